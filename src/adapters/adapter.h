@@ -1,0 +1,67 @@
+// The adapter slot on a Linear layer (DESIGN.md "The adapter is a slot on
+// Linear"). A base linear computes y[n,out] = x[n,in] · Wᵀ (+ b); an adapter
+// adds its delta to y and owns its own parameters, gradients and whatever it
+// keeps for backward. One file per method implements this interface.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "core/tensor.h"
+
+namespace peft {
+
+// A trainable tensor as the optimizer sees it.
+template <typename T>
+struct ParamRef {
+  std::string name;   // e.g. "blk.3.attn_q.lora_B"
+  T* data = nullptr;
+  T* grad = nullptr;  // same size as data, accumulated by backward
+  int64_t numel = 0;
+  Shape shape;
+  // Parameter group tag, used by optimizers that treat kinds differently
+  // (LoRA+): "lora_A", "lora_B", "vera_lambda", "base", "norm", "embed", "bias".
+  std::string group;
+};
+
+template <typename T>
+using ParamVisitor = std::function<void(ParamRef<T>&)>;
+
+// Describes the base layer an adapter sits on.
+struct LinearInfo {
+  std::string name;    // GGUF-style name, e.g. "blk.0.attn_q"
+  std::string module;  // short module kind: q, k, v, o, gate, up, down
+  int64_t in = 0, out = 0;
+};
+
+template <typename T>
+class Adapter {
+ public:
+  virtual ~Adapter() = default;
+  virtual std::string method() const = 0;
+
+  // y[n,out] += delta(x[n,in]). When `training`, dropout is active and
+  // whatever backward needs is kept inside the adapter until backward runs.
+  virtual void forward(const T* x, T* y, int64_t n, bool training) = 0;
+  // Given dy[n,out] for the last forward: accumulates the adapter's parameter
+  // gradients and adds its share of the input gradient into dx[n,in].
+  // `x` is the same input as in forward when needs_input_for_backward() is
+  // true, else null (LoRA-FA keeps x·Aᵀ instead of x).
+  virtual void backward(const T* x, const T* dy, T* dx, int64_t n) = 0;
+  virtual bool needs_input_for_backward() const = 0;
+  // Bytes the adapter keeps between forward and backward for the last forward.
+  virtual int64_t saved_bytes() const = 0;
+
+  virtual void visit_params(const ParamVisitor<T>& visit) = 0;
+  virtual void zero_grad() = 0;
+
+  // W[out,in] += ΔW (merge) or −= ΔW (unmerge), computed in T.
+  virtual void merge_into(T* W) const = 0;
+  virtual void unmerge_from(T* W) const = 0;
+
+  // Called after every optimizer step, with the base weight when the method
+  // writes into it (Delta-LoRA), else null.
+  virtual void after_step(T* W, int64_t step) {}
+};
+
+}  // namespace peft

@@ -1,0 +1,37 @@
+// Causal grouped-query attention, tiled (flash-attention style) so that memory
+// is O(T) per head: the forward keeps only the output and the row log-sum-exp,
+// the backward recomputes the scores tile by tile. No [T, T] matrix is kept.
+//
+// Layout is token-major, as the q/k/v projections produce it:
+//   q, out  [B, Tq, Hq, D]      k, v  [B, Tk, Hkv, D]      lse [B, Hq, Tq]
+// Query head h reads kv head h / (Hq / Hkv). Query row i sits at absolute
+// position q_offset + i (q_offset = Tk − Tq: a KV cache holds the first Tk − Tq
+// positions) and attends to keys j ≤ q_offset + i, and only to keys with the
+// same segment id when segments are given (packing several examples in one
+// row keeps attention inside each example).
+//   S = scale · q kᵀ,  P = softmax(S + mask),  out = P v,  lse = logsumexp(S + mask)
+// Backward, with Di = Σ_d dout_id · out_id:
+//   dP = dout vᵀ,  dS = P ⊙ (dP − D),  dq = scale · dS k,  dk = scale · dSᵀ q,  dv = Pᵀ dout
+#pragma once
+#include <cstdint>
+
+namespace peft::ops {
+
+struct AttnShape {
+  int64_t B = 1, Tq = 0, Tk = 0, Hq = 0, Hkv = 0, D = 0;
+  double scale = 0;                  // usually 1/sqrt(D)
+  const int32_t* segments = nullptr;  // [B, Tk] or null; queries use the last Tq entries
+};
+
+template <typename T>
+void attention_forward(const T* q, const T* k, const T* v, T* out, T* lse, const AttnShape& s);
+// Requires Tq == Tk (training). dq, dk, dv are overwritten.
+template <typename T>
+void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* dout, const T* lse, T* dq, T* dk,
+                        T* dv, const AttnShape& s);
+
+// Reference: materialises the full score matrix, double accumulation.
+template <typename T>
+void attention_forward_ref(const T* q, const T* k, const T* v, T* out, const AttnShape& s);
+
+}  // namespace peft::ops

@@ -1,0 +1,78 @@
+#include "test_util.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace fs = std::filesystem;
+
+namespace peft::test {
+
+std::string shared_path(const std::string& rel) {
+  const char* env = std::getenv("PEFT_SHARED");
+  fs::path base = env && *env ? fs::path(env) : fs::path(PEFT_SOURCE_DIR) / ".." / "shared";
+  fs::path p = base / rel;
+  if (!fs::exists(p)) {
+    throw std::runtime_error("shared test file missing: " + p.string() + " (set PEFT_SHARED)");
+  }
+  return fs::absolute(p).lexically_normal().string();
+}
+
+
+CliResult run_cli(const std::vector<std::string>& args) {
+  const char* bin = std::getenv("PEFT_BIN");
+  std::string exe = bin && *bin ? bin : std::string(PEFT_BINARY_DIR) + "/bin/peft";
+  std::string dir = temp_dir("cli");
+  std::string out_path = dir + "/out", err_path = dir + "/err";
+  pid_t pid = fork();
+  if (pid == 0) {
+    FILE* o = std::freopen(out_path.c_str(), "w", stdout);
+    FILE* e = std::freopen(err_path.c_str(), "w", stderr);
+    (void)o;
+    (void)e;
+    std::vector<char*> argv;
+    argv.push_back(const_cast<char*>(exe.c_str()));
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(exe.c_str(), argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CliResult r;
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  r.out = read_file(out_path);
+  r.err = read_file(err_path);
+  fs::remove_all(dir);
+  return r;
+}
+
+std::string temp_dir(const std::string& tag) {
+  static std::atomic<int> counter{0};
+  fs::path p = fs::temp_directory_path() /
+               ("peft-test-" + tag + "-" + std::to_string(getpid()) + "-" + std::to_string(counter++));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void write_file(const std::string& path, const std::string& bytes) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+}  // namespace peft::test
