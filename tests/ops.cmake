@@ -1,0 +1,3 @@
+peft_test(test_ops_basic peft_ops)
+peft_test(test_rope peft_ops)
+peft_test(test_adamw peft_ops)
