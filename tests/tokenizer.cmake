@@ -1,0 +1,2 @@
+peft_test(test_tokenizer_spm peft_tokenizer)
+peft_test(test_tokenizer_gguf peft_tokenizer)
