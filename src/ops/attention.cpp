@@ -1,0 +1,304 @@
+#include "ops/attention.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "ops/matmul.h"
+#include "ops/vec_exp.h"
+
+namespace peft::ops {
+
+namespace {
+
+// Query rows per tile. A tile's scores [kBlockQ, Tk] are the only O(T) scratch.
+constexpr int64_t kBlockQ = 64;
+
+void check_shape(const AttnShape& s, bool backward) {
+  if (s.B <= 0 || s.Tq <= 0 || s.Tk < s.Tq || s.Hq <= 0 || s.Hkv <= 0 || s.D <= 0 || s.Hq % s.Hkv != 0)
+    fail("attention", "bad shape: B " + std::to_string(s.B) + ", Tq " + std::to_string(s.Tq) + ", Tk " +
+                          std::to_string(s.Tk) + ", Hq " + std::to_string(s.Hq) + ", Hkv " + std::to_string(s.Hkv) +
+                          ", D " + std::to_string(s.D) + " (need Tk >= Tq > 0 and Hq a multiple of Hkv)");
+  if (backward && s.Tq != s.Tk) fail("attention", "backward needs Tq == Tk (no KV cache in training)");
+}
+
+// Which keys query row i (absolute position q_off + i) may see:
+//   j ≤ q_off + i, and the same segment id when segments are given.
+struct Mask {
+  int64_t q_off = 0;
+  const int32_t* seg = nullptr;  // [Tk] of this batch row, or null
+  bool allowed(int64_t i, int64_t j) const {
+    return j <= q_off + i && (seg == nullptr || seg[j] == seg[q_off + i]);
+  }
+};
+
+// Keys [begin, end) that query rows [i0, i1) can see at all. end comes from
+// the causal limit of the last row; begin skips the keys before the first one
+// sharing a segment with any row of the tile (packed examples: the tile only
+// touches its own examples). Every row sees itself, so the range is never empty.
+void key_range(const Mask& m, int64_t i0, int64_t i1, int64_t& begin, int64_t& end) {
+  end = m.q_off + i1;
+  begin = 0;
+  if (m.seg == nullptr) return;
+  int32_t ids[kBlockQ];
+  int64_t nid = 0;
+  for (int64_t i = i0; i < i1; ++i) {
+    const int32_t id = m.seg[m.q_off + i];
+    if (std::find(ids, ids + nid, id) == ids + nid) ids[nid++] = id;
+  }
+  begin = m.q_off + i0;  // the first row sees itself
+  for (int64_t j = 0; j < begin; ++j)
+    if (std::find(ids, ids + nid, m.seg[j]) != ids + nid) {
+      begin = j;
+      break;
+    }
+}
+
+// Turns one row of scores S[c] (key j = begin + c) into probabilities P in
+// place, with P = 0 on masked keys. Returns lse = logsumexp over allowed keys
+// (−inf when none is allowed, in which case the row is all zeros, not NaN).
+template <typename T>
+T softmax_row(T* S, int64_t n, int64_t begin, int64_t i, const Mask& m) {
+  // Keys past the causal limit are masked for every segment layout.
+  const int64_t lim = std::min(n, m.q_off + i - begin + 1);
+  T mx = -std::numeric_limits<T>::infinity();
+  if (m.seg == nullptr) {
+    for (int64_t c = 0; c < lim; ++c) mx = std::max(mx, S[c]);
+  } else {
+    const int32_t own = m.seg[m.q_off + i];
+    for (int64_t c = 0; c < lim; ++c) {
+      if (m.seg[begin + c] != own) S[c] = -std::numeric_limits<T>::infinity();
+      mx = std::max(mx, S[c]);
+    }
+  }
+  if (mx == -std::numeric_limits<T>::infinity()) {
+    std::fill(S, S + n, T(0));
+    return mx;
+  }
+  // exp(−inf − mx) = 0 takes care of segment-masked keys.
+  const double sum = exp_shift_sum(S, lim, mx);
+  std::fill(S + lim, S + n, T(0));
+  const T inv = static_cast<T>(1.0 / sum);
+  for (int64_t c = 0; c < lim; ++c) S[c] *= inv;
+  return static_cast<T>(static_cast<double>(mx) + std::log(sum));
+}
+
+}  // namespace
+
+// Forward. Each task is (batch b, query head h, query tile): it owns its rows
+// of out and lse, so tasks never share writes. Per tile:
+//   S = scale · Q_tile K[begin:end]ᵀ  [rows, n]   (gemm straight from the
+//   token-major layout: q rows are Hq·D apart, k/v rows Hkv·D apart)
+//   P = softmax(S + mask), lse = logsumexp(S + mask),  O_tile = P V[begin:end]
+// The gemm calls inside the parallel region run single-threaded in oneDNN.
+template <typename T>
+void attention_forward(const T* q, const T* k, const T* v, T* out, T* lse, const AttnShape& s) {
+  check_shape(s, false);
+  const int64_t nqb = (s.Tq + kBlockQ - 1) / kBlockQ;
+  const int64_t rep = s.Hq / s.Hkv;
+  const int64_t ldq = s.Hq * s.D, ldk = s.Hkv * s.D;
+  const int64_t ntask = s.B * s.Hq * nqb;
+#pragma omp parallel
+  {
+    std::vector<T> scores(static_cast<size_t>(kBlockQ * s.Tk));  // [rows, n]
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t task = 0; task < ntask; ++task) {
+      // Largest tiles first: the last query tile sees the most keys.
+      const int64_t qb = nqb - 1 - task % nqb;
+      const int64_t h = (task / nqb) % s.Hq;
+      const int64_t b = task / (nqb * s.Hq);
+      const int64_t g = h / rep;
+      const int64_t i0 = qb * kBlockQ, i1 = std::min(s.Tq, i0 + kBlockQ), rows = i1 - i0;
+      Mask m{s.Tk - s.Tq, s.segments ? s.segments + b * s.Tk : nullptr};
+      int64_t begin, end;
+      key_range(m, i0, i1, begin, end);
+      const int64_t n = end - begin;
+      const T* qp = q + ((b * s.Tq + i0) * s.Hq + h) * s.D;
+      const T* kp = k + ((b * s.Tk + begin) * s.Hkv + g) * s.D;
+      const T* vp = v + ((b * s.Tk + begin) * s.Hkv + g) * s.D;
+      T* S = scores.data();
+      gemm<T>(false, true, rows, n, s.D, static_cast<T>(s.scale), qp, ldq, kp, ldk, T(0), S, n);
+      T* lse_row = lse + (b * s.Hq + h) * s.Tq;
+      for (int64_t r = 0; r < rows; ++r) lse_row[i0 + r] = softmax_row(S + r * n, n, begin, i0 + r, m);
+      gemm<T>(false, false, rows, s.D, n, T(1), S, n, vp, ldk, T(0), out + ((b * s.Tq + i0) * s.Hq + h) * s.D, ldq);
+    }
+  }
+}
+
+// Backward. dK and dV rows of kv head g are shared by the rep = Hq/Hkv query
+// heads of its group and by every query tile, so tasks are built around
+// (b, g): a task walks some of the query tiles of all heads of the group and
+// accumulates dK/dV for that kv head only. Nobody else writes them, so there
+// are no races and no atomics. When B·Hkv is smaller than the thread count,
+// each (b, g) is split further into `split` tasks that take the query tiles
+// round-robin (which also balances the causal triangle) and accumulate into
+// private [Tk, D] partials, summed afterwards in a fixed order: the result
+// depends only on shapes and thread count (DESIGN.md determinism).
+// Per tile and head, recomputing the forward's probabilities from lse:
+//   S = scale · Q Kᵀ,  P = exp(S − lse) on allowed keys,  Di = Σ_d dout·out
+//   dP = dout Vᵀ,  dS = P ⊙ (dP − D)
+//   dQ_tile = scale · dS K,  dK += scale · dSᵀ Q_tile,  dV += Pᵀ dout_tile
+template <typename T>
+void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* dout, const T* lse, T* dq, T* dk,
+                        T* dv, const AttnShape& s) {
+  check_shape(s, true);
+  const int64_t T_ = s.Tk;
+  const int64_t nqb = (s.Tq + kBlockQ - 1) / kBlockQ;
+  const int64_t rep = s.Hq / s.Hkv;
+  const int64_t ldq = s.Hq * s.D, ldk = s.Hkv * s.D;
+  const int64_t groups = s.B * s.Hkv;
+  const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int64_t split = std::clamp<int64_t>((threads + groups - 1) / groups, 1, nqb);
+  const int64_t ntask = groups * split;
+  // Partials [task, Tk, D] for dK and dV when split > 1.
+  std::vector<T> part_k, part_v;
+  if (split > 1) {
+    part_k.assign(static_cast<size_t>(ntask * T_ * s.D), T(0));
+    part_v.assign(static_cast<size_t>(ntask * T_ * s.D), T(0));
+  } else {
+    std::fill(dk, dk + s.B * T_ * ldk, T(0));
+    std::fill(dv, dv + s.B * T_ * ldk, T(0));
+  }
+#pragma omp parallel
+  {
+    std::vector<T> pbuf(static_cast<size_t>(kBlockQ * T_)), dpbuf(static_cast<size_t>(kBlockQ * T_));
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t task = 0; task < ntask; ++task) {
+      const int64_t part = task % split;
+      const int64_t bg = task / split;
+      const int64_t b = bg / s.Hkv, g = bg % s.Hkv;
+      Mask m{0, s.segments ? s.segments + b * T_ : nullptr};
+      // Where this task's dK/dV accumulate: straight into dk/dv (row stride
+      // Hkv·D) or into its private partial (row stride D).
+      T *dk_base, *dv_base;
+      int64_t ldacc;
+      if (split > 1) {
+        dk_base = part_k.data() + task * T_ * s.D;
+        dv_base = part_v.data() + task * T_ * s.D;
+        ldacc = s.D;
+      } else {
+        dk_base = dk + (b * T_ * s.Hkv + g) * s.D;
+        dv_base = dv + (b * T_ * s.Hkv + g) * s.D;
+        ldacc = ldk;
+      }
+      for (int64_t qb = part; qb < nqb; qb += split) {
+        const int64_t i0 = qb * kBlockQ, i1 = std::min(s.Tq, i0 + kBlockQ), rows = i1 - i0;
+        int64_t begin, end;
+        key_range(m, i0, i1, begin, end);
+        const int64_t n = end - begin;
+        const T* kp = k + ((b * T_ + begin) * s.Hkv + g) * s.D;
+        const T* vp = v + ((b * T_ + begin) * s.Hkv + g) * s.D;
+        for (int64_t h = g * rep; h < (g + 1) * rep; ++h) {
+          const int64_t row0 = (b * s.Tq + i0) * s.Hq + h;  // token-major row of (b, i0, h)
+          const T* qp = q + row0 * s.D;
+          const T* op = out + row0 * s.D;
+          const T* dop = dout + row0 * s.D;
+          const T* lse_row = lse + (b * s.Hq + h) * s.Tq;
+          T* P = pbuf.data();   // [rows, n]
+          T* dP = dpbuf.data();  // [rows, n], becomes dS
+          gemm<T>(false, true, rows, n, s.D, static_cast<T>(s.scale), qp, ldq, kp, ldk, T(0), P, n);
+          gemm<T>(false, true, rows, n, s.D, T(1), dop, ldq, vp, ldk, T(0), dP, n);
+          for (int64_t r = 0; r < rows; ++r) {
+            const int64_t i = i0 + r;
+            T* Pr = P + r * n;
+            T* dPr = dP + r * n;
+            const T l = lse_row[i];
+            const int64_t lim = std::min(n, i - begin + 1);
+            if (l == -std::numeric_limits<T>::infinity()) {  // fully masked row: no gradient
+              std::fill(Pr, Pr + n, T(0));
+              std::fill(dPr, dPr + n, T(0));
+              continue;
+            }
+            if (m.seg) {
+              const int32_t own = m.seg[i];
+              for (int64_t c = 0; c < lim; ++c)
+                if (m.seg[begin + c] != own) Pr[c] = -std::numeric_limits<T>::infinity();
+            }
+            exp_shift(Pr, lim, l);
+            std::fill(Pr + lim, Pr + n, T(0));
+            double di = 0;
+            for (int64_t d = 0; d < s.D; ++d)
+              di += static_cast<double>(dop[r * ldq + d]) * op[r * ldq + d];
+            const T dit = static_cast<T>(di);
+            for (int64_t c = 0; c < n; ++c) dPr[c] = Pr[c] * (dPr[c] - dit);
+          }
+          const T sc = static_cast<T>(s.scale);
+          gemm<T>(false, false, rows, s.D, n, sc, dP, n, kp, ldk, T(0), dq + row0 * s.D, ldq);
+          gemm<T>(true, false, n, s.D, rows, sc, dP, n, qp, ldq, T(1), dk_base + begin * ldacc, ldacc);
+          gemm<T>(true, false, n, s.D, rows, T(1), P, n, dop, ldq, T(1), dv_base + begin * ldacc, ldacc);
+        }
+      }
+    }
+  }
+  if (split > 1) {
+    // dk[b, j, g, :] = Σ_part partial[(b·Hkv + g)·split + part][j, :], in part order.
+#pragma omp parallel for schedule(static)
+    for (int64_t bj = 0; bj < s.B * T_; ++bj) {
+      const int64_t b = bj / T_, j = bj % T_;
+      for (int64_t g = 0; g < s.Hkv; ++g) {
+        T* dkr = dk + (bj * s.Hkv + g) * s.D;
+        T* dvr = dv + (bj * s.Hkv + g) * s.D;
+        std::fill(dkr, dkr + s.D, T(0));
+        std::fill(dvr, dvr + s.D, T(0));
+        for (int64_t p = 0; p < split; ++p) {
+          const int64_t off = (((b * s.Hkv + g) * split + p) * T_ + j) * s.D;
+          for (int64_t d = 0; d < s.D; ++d) {
+            dkr[d] += part_k[off + d];
+            dvr[d] += part_v[off + d];
+          }
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void attention_forward_ref(const T* q, const T* k, const T* v, T* out, const AttnShape& s) {
+  check_shape(s, false);
+  const int64_t rep = s.Hq / s.Hkv;
+  std::vector<double> p(static_cast<size_t>(s.Tk));
+  for (int64_t b = 0; b < s.B; ++b) {
+    Mask m{s.Tk - s.Tq, s.segments ? s.segments + b * s.Tk : nullptr};
+    for (int64_t h = 0; h < s.Hq; ++h) {
+      const int64_t g = h / rep;
+      for (int64_t i = 0; i < s.Tq; ++i) {
+        const T* qi = q + ((b * s.Tq + i) * s.Hq + h) * s.D;
+        double mx = -std::numeric_limits<double>::infinity();
+        for (int64_t j = 0; j < s.Tk; ++j) {
+          const T* kj = k + ((b * s.Tk + j) * s.Hkv + g) * s.D;
+          double dot = 0;
+          for (int64_t d = 0; d < s.D; ++d) dot += static_cast<double>(qi[d]) * kj[d];
+          p[j] = m.allowed(i, j) ? s.scale * dot : -std::numeric_limits<double>::infinity();
+          mx = std::max(mx, p[j]);
+        }
+        double sum = 0;
+        for (int64_t j = 0; j < s.Tk; ++j) {
+          p[j] = mx == -std::numeric_limits<double>::infinity() ? 0.0 : std::exp(p[j] - mx);
+          sum += p[j];
+        }
+        T* oi = out + ((b * s.Tq + i) * s.Hq + h) * s.D;
+        for (int64_t d = 0; d < s.D; ++d) {
+          double acc = 0;
+          for (int64_t j = 0; j < s.Tk; ++j) acc += p[j] * v[((b * s.Tk + j) * s.Hkv + g) * s.D + d];
+          oi[d] = static_cast<T>(sum > 0 ? acc / sum : 0.0);
+        }
+      }
+    }
+  }
+}
+
+#define PEFT_INST(T)                                                                                             \
+  template void attention_forward<T>(const T*, const T*, const T*, T*, T*, const AttnShape&);                   \
+  template void attention_backward<T>(const T*, const T*, const T*, const T*, const T*, const T*, T*, T*, T*, \
+                                      const AttnShape&);                                                         \
+  template void attention_forward_ref<T>(const T*, const T*, const T*, T*, const AttnShape&);
+PEFT_INST(float)
+PEFT_INST(double)
+#undef PEFT_INST
+
+}  // namespace peft::ops
