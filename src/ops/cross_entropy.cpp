@@ -1,0 +1,153 @@
+#include "ops/cross_entropy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "ops/matmul.h"
+#include "ops/vec_exp.h"
+
+namespace peft::ops {
+
+namespace {
+
+void check_args(const int32_t* targets, int64_t N, int64_t C, int64_t V, int64_t vocab_chunk) {
+  if (N < 0 || C <= 0 || V <= 0) fail("cross_entropy", "bad shape: N " + std::to_string(N) + ", C " +
+                                                           std::to_string(C) + ", V " + std::to_string(V));
+  if (vocab_chunk <= 0) fail("cross_entropy", "vocab_chunk must be positive, got " + std::to_string(vocab_chunk));
+  for (int64_t i = 0; i < N; ++i)
+    if (targets[i] >= V)
+      fail("cross_entropy", "target " + std::to_string(targets[i]) + " at row " + std::to_string(i) +
+                                " is outside the vocabulary of " + std::to_string(V));
+}
+
+}  // namespace
+
+// Forward, one vocabulary chunk [c0, c0 + vc) at a time:
+//   z = h W[c0:c0+vc]ᵀ  [N, vc]   (gemm outside any parallel region: oneDNN threads it)
+// then per row an online logsumexp: with running max m and running sum
+// s = Σ exp(z − m) over the chunks seen so far, a chunk with max cm > m
+// rescales s by exp(m − cm) before adding its own terms. The target's logit
+// is picked up in whichever chunk holds it. Finally lse = m + log s and
+// loss_i = lse_i − z_i[target_i].
+template <typename T>
+double linear_cross_entropy_forward(const T* h, const T* W, const int32_t* targets, T* lse, int64_t N, int64_t C,
+                                    int64_t V, int64_t vocab_chunk) {
+  check_args(targets, N, C, V, vocab_chunk);
+  if (N == 0) return 0.0;
+  const int64_t chunk = std::min(vocab_chunk, V);
+  std::vector<T> z(static_cast<size_t>(N * chunk));  // [N, vc]
+  std::vector<double> run_max(N, -std::numeric_limits<double>::infinity()), run_sum(N, 0.0), tgt_logit(N, 0.0);
+  for (int64_t c0 = 0; c0 < V; c0 += chunk) {
+    const int64_t vc = std::min(chunk, V - c0);
+    gemm<T>(false, true, N, vc, C, T(1), h, C, W + c0 * C, C, T(0), z.data(), vc);
+#pragma omp parallel for schedule(static) if (N * vc > 16384)
+    for (int64_t i = 0; i < N; ++i) {
+      T* zi = z.data() + i * vc;
+      const int32_t t = targets[i];
+      if (t >= c0 && t < c0 + vc) tgt_logit[i] = zi[t - c0];
+      T cm = zi[0];
+      for (int64_t c = 1; c < vc; ++c) cm = std::max(cm, zi[c]);
+      const double m_new = std::max(run_max[i], static_cast<double>(cm));
+      const double rescale = run_sum[i] == 0.0 ? 0.0 : std::exp(run_max[i] - m_new);
+      run_sum[i] = run_sum[i] * rescale + exp_shift_sum(zi, vc, static_cast<T>(m_new));
+      run_max[i] = m_new;
+    }
+  }
+  // Per-row values summed in row order: the total is independent of threading.
+  double total = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    const double l = run_max[i] + std::log(run_sum[i]);
+    lse[i] = static_cast<T>(l);
+    if (targets[i] >= 0) total += l - tgt_logit[i];
+  }
+  return total;
+}
+
+// Backward, chunk by chunk again, recomputing the logits (nothing [N, V] is
+// kept):  dz = grad_scale · (exp(z − lse) − onehot(target))  [Nc, vc]
+//         dh += dz W[c0:c0+vc],   dW[c0:c0+vc] += dzᵀ h.
+// Masked rows (target < 0) have dz = 0, so they are left out of the products
+// altogether: the counted rows are gathered into a compact [Nc, C] block
+// first (prompt tokens are often most of a batch in SFT) and their dh rows
+// scattered back at the end; masked rows get dh = 0.
+template <typename T>
+void linear_cross_entropy_backward(const T* h, const T* W, const int32_t* targets, const T* lse, T grad_scale, T* dh,
+                                   T* dW, int64_t N, int64_t C, int64_t V, int64_t vocab_chunk) {
+  check_args(targets, N, C, V, vocab_chunk);
+  std::fill(dh, dh + N * C, T(0));
+  std::vector<int64_t> rows;
+  rows.reserve(static_cast<size_t>(N));
+  for (int64_t i = 0; i < N; ++i)
+    if (targets[i] >= 0) rows.push_back(i);
+  const int64_t nc = static_cast<int64_t>(rows.size());
+  if (nc == 0) return;
+  const bool compact = nc < N;
+  std::vector<T> hc, dhc;  // [nc, C] when compacting
+  const T* hp = h;
+  T* dhp = dh;
+  if (compact) {
+    hc.resize(static_cast<size_t>(nc * C));
+    dhc.resize(static_cast<size_t>(nc * C));
+    for (int64_t r = 0; r < nc; ++r) std::copy(h + rows[r] * C, h + (rows[r] + 1) * C, hc.data() + r * C);
+    hp = hc.data();
+    dhp = dhc.data();
+  }
+  const int64_t chunk = std::min(vocab_chunk, V);
+  std::vector<T> dz(static_cast<size_t>(nc * chunk));  // [nc, vc]
+  bool first = true;
+  for (int64_t c0 = 0; c0 < V; c0 += chunk) {
+    const int64_t vc = std::min(chunk, V - c0);
+    gemm<T>(false, true, nc, vc, C, T(1), hp, C, W + c0 * C, C, T(0), dz.data(), vc);
+#pragma omp parallel for schedule(static) if (nc * vc > 16384)
+    for (int64_t r = 0; r < nc; ++r) {
+      const int64_t i = rows[r];
+      T* zr = dz.data() + r * vc;
+      exp_shift(zr, vc, lse[i]);
+      for (int64_t c = 0; c < vc; ++c) zr[c] *= grad_scale;
+      const int32_t t = targets[i];
+      if (t >= c0 && t < c0 + vc) zr[t - c0] -= grad_scale;
+    }
+    gemm<T>(false, false, nc, C, vc, T(1), dz.data(), vc, W + c0 * C, C, first ? T(0) : T(1), dhp, C);
+    if (dW) gemm<T>(true, false, vc, C, nc, T(1), dz.data(), vc, hp, C, T(1), dW + c0 * C, C);
+    first = false;
+  }
+  if (compact)
+    for (int64_t r = 0; r < nc; ++r) std::copy(dhc.data() + r * C, dhc.data() + (r + 1) * C, dh + rows[r] * C);
+}
+
+template <typename T>
+double linear_cross_entropy_ref(const T* h, const T* W, const int32_t* targets, int64_t N, int64_t C, int64_t V) {
+  check_args(targets, N, C, V, 1);
+  std::vector<double> z(static_cast<size_t>(V));
+  double total = 0;
+  for (int64_t i = 0; i < N; ++i) {
+    if (targets[i] < 0) continue;
+    double mx = -std::numeric_limits<double>::infinity();
+    for (int64_t v = 0; v < V; ++v) {
+      double acc = 0;
+      for (int64_t c = 0; c < C; ++c) acc += static_cast<double>(h[i * C + c]) * W[v * C + c];
+      z[v] = acc;
+      mx = std::max(mx, acc);
+    }
+    double s = 0;
+    for (int64_t v = 0; v < V; ++v) s += std::exp(z[v] - mx);
+    total += mx + std::log(s) - z[targets[i]];
+  }
+  return total;
+}
+
+#define PEFT_INST(T)                                                                                          \
+  template double linear_cross_entropy_forward<T>(const T*, const T*, const int32_t*, T*, int64_t, int64_t,   \
+                                                  int64_t, int64_t);                                          \
+  template void linear_cross_entropy_backward<T>(const T*, const T*, const int32_t*, const T*, T, T*, T*,     \
+                                                 int64_t, int64_t, int64_t, int64_t);                         \
+  template double linear_cross_entropy_ref<T>(const T*, const T*, const int32_t*, int64_t, int64_t, int64_t);
+PEFT_INST(float)
+PEFT_INST(double)
+#undef PEFT_INST
+
+}  // namespace peft::ops
