@@ -21,6 +21,8 @@ enum class GgufType : uint32_t {
   STRING = 8, ARRAY = 9, U64 = 10, I64 = 11, F64 = 12,
 };
 const char* gguf_type_name(GgufType t);
+bool gguf_type_is_integer(GgufType t);  // u8..i64 (not bool)
+bool gguf_type_is_numeric(GgufType t);  // integers and floats (not bool)
 
 // One metadata value. Scalars are widened into one of three C++ types; the
 // original GGUF type is kept so a round trip writes the same type back.
@@ -65,6 +67,8 @@ struct GgufTensorInfo {
 // cannot read.
 DType ggml_type_to_dtype(uint32_t ggml_type, const std::string& tensor_name);
 uint32_t dtype_to_ggml_type(DType t);
+// llama.cpp's name for a ggml type id ("Q4_K"), or "unknown".
+const char* ggml_type_name(uint32_t ggml_type);
 
 class GgufFile {
  public:
@@ -76,6 +80,8 @@ class GgufFile {
   uint64_t alignment() const { return alignment_; }
 
   const std::map<std::string, GgufValue>& metadata() const { return kv_; }
+  // The keys in the order the file stores them (for faithful rewrites).
+  const std::vector<std::string>& keys() const { return key_order_; }
   bool has(const std::string& key) const { return kv_.count(key) > 0; }
   const GgufValue& get(const std::string& key) const;  // throws if missing
   // Typed getters: throw "[gguf] <path>: key 'K' is missing" or "... has type X, expected Y".
@@ -102,6 +108,7 @@ class GgufFile {
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
   std::map<std::string, GgufValue> kv_;
+  std::vector<std::string> key_order_;
   std::vector<GgufTensorInfo> tensors_;
   std::map<std::string, size_t> tensor_index_;
   std::shared_ptr<const void> mapping_;  // keeps the mmap alive

@@ -1,0 +1,1 @@
+peft_test(test_gguf peft_io)
