@@ -1,2 +1,3 @@
 peft_test(test_tokenizer_spm peft_tokenizer)
 peft_test(test_tokenizer_gguf peft_tokenizer)
+peft_test(test_tokenize_cli peft_tokenizer)
