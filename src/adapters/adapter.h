@@ -7,6 +7,7 @@
 #include <functional>
 #include <string>
 
+#include "core/rng.h"
 #include "core/tensor.h"
 
 namespace peft {
@@ -62,6 +63,11 @@ class Adapter {
   // Called after every optimizer step, with the base weight when the method
   // writes into it (Delta-LoRA), else null.
   virtual void after_step(T* W, int64_t step) {}
+
+  // The generator behind the adapter's dropout masks, or null when it has
+  // none; a checkpoint saves and restores its state, and a recomputing
+  // (checkpointed) forward restores it so that it draws the same mask.
+  virtual Rng* dropout_rng() { return nullptr; }
 };
 
 }  // namespace peft

@@ -1,0 +1,154 @@
+#include "adapters/lora.h"
+
+#include <cmath>
+
+#include "adapters/init.h"
+#include "adapters/svd.h"
+#include "core/error.h"
+#include "ops/matmul.h"
+
+namespace peft {
+
+double lora_scaling(double alpha, int rank, bool rslora) {
+  if (rank <= 0) fail("adapters", "rank must be positive, got " + std::to_string(rank));
+  return rslora ? alpha / std::sqrt(static_cast<double>(rank)) : alpha / rank;
+}
+
+namespace {
+
+// PiSSA (PEFT's init_lora_weights="pissa"): with W = U S Vᵀ and the top r
+// triplets, A = diag(sqrt(S_r / s)) Vᵀ_r [r, in], B = U_r diag(sqrt(S_r / s))
+// [out, r], so that s·BA = U_r S_r Vᵀ_r, the best rank-r part of W.
+template <typename T>
+void pissa_init(const T* W, int64_t out, int64_t in, int r, double s, T* A, T* B) {
+  if (!(s > 0)) fail("adapters", "pissa init needs a positive scaling (alpha > 0)");
+  std::vector<double> Wd(out * in);
+  for (int64_t i = 0; i < out * in; ++i) Wd[i] = static_cast<double>(W[i]);
+  const Svd d = svd_jacobi(Wd.data(), out, in);
+  for (int k = 0; k < r; ++k) {
+    const double f = std::sqrt(d.S[k] / s);
+    for (int64_t j = 0; j < in; ++j) A[k * in + j] = static_cast<T>(f * d.Vt[k * in + j]);
+    for (int64_t i = 0; i < out; ++i) B[i * r + k] = static_cast<T>(d.U[i * d.k + k] * f);
+  }
+}
+
+}  // namespace
+
+template <typename T>
+LoraAdapter<T>::LoraAdapter(const LinearInfo& info, const LoraOptions& opt, const T* W, Rng& rng)
+    : info_(info), r_(opt.rank), alpha_(opt.alpha), p_(opt.dropout), rslora_(opt.rslora) {
+  const std::string where = "layer '" + info.name + "': ";
+  if (info.in <= 0 || info.out <= 0) fail("adapters", where + "empty layer shape");
+  if (opt.rank <= 0) fail("adapters", where + "rank must be positive, got " + std::to_string(opt.rank));
+  if (opt.rank > std::min(info.in, info.out))
+    fail("adapters", where + "rank " + std::to_string(opt.rank) + " exceeds min(in, out) = " +
+                         std::to_string(std::min(info.in, info.out)));
+  if (!(opt.dropout >= 0 && opt.dropout < 1))
+    fail("adapters", where + "dropout must be in [0, 1), got " + std::to_string(opt.dropout));
+  if (!std::isfinite(opt.alpha)) fail("adapters", where + "alpha must be finite");
+  s_ = lora_scaling(alpha_, r_, rslora_);
+  A_.assign(r_ * info.in, T(0));
+  B_.assign(info.out * r_, T(0));
+  gA_.assign(A_.size(), T(0));
+  gB_.assign(B_.size(), T(0));
+  if (opt.init == "kaiming") {
+    init_uniform(rng, A_.data(), r_ * info.in, kaiming_uniform_bound(info.in, std::sqrt(5.0)));
+  } else if (opt.init == "gaussian") {
+    init_normal(rng, A_.data(), r_ * info.in, 1.0 / r_);
+  } else if (opt.init == "pissa") {
+    if (!W) fail("adapters", where + "pissa init needs the base weight");
+    pissa_init(W, info.out, info.in, r_, s_, A_.data(), B_.data());
+  } else {
+    fail("adapters", "unknown init '" + opt.init + "' (kaiming, gaussian, pissa)");
+  }
+  drop_rng_.reseed(rng.next_u64());
+}
+
+template <typename T>
+const T* LoraAdapter<T>::dropped_input(const T* x, int64_t n) {
+  if (!mask_.active()) return x;
+  PEFT_CHECK(mask_.count() == n * info_.in, "adapters", "dropout mask does not match the input");
+  xd_.resize(n * info_.in);
+  mask_.apply(x, xd_.data());
+  return xd_.data();
+}
+
+template <typename T>
+void LoraAdapter<T>::forward(const T* x, T* y, int64_t n, bool training) {
+  const int64_t in = info_.in, out = info_.out;
+  if (training && p_ > 0) mask_.begin(drop_rng_, p_, n * in);
+  else mask_.clear();
+  last_n_ = training ? n : 0;
+  const T* xd = dropped_input(x, n);
+  // u [n, r] = drop(x) Aᵀ;  y [n, out] += s · u Bᵀ.
+  u_.resize(n * r_);
+  ops::gemm<T>(false, true, n, r_, in, T(1), xd, in, A_.data(), in, T(0), u_.data(), r_);
+  ops::gemm<T>(false, true, n, out, r_, static_cast<T>(s_), u_.data(), r_, B_.data(), r_, T(1), y, out);
+}
+
+template <typename T>
+void LoraAdapter<T>::backward(const T* x, const T* dy, T* dx, int64_t n) {
+  const int64_t in = info_.in, out = info_.out;
+  if (!x) internal_fail("adapters", "lora backward needs the layer input");
+  if (n != last_n_) internal_fail("adapters", "lora backward without a matching training forward");
+  const T* xd = dropped_input(x, n);
+  // Recompute u [n, r] = drop(x) Aᵀ rather than keep it.
+  u_.resize(n * r_);
+  du_.resize(n * r_);
+  ops::gemm<T>(false, true, n, r_, in, T(1), xd, in, A_.data(), in, T(0), u_.data(), r_);
+  // dB [out, r] += s · dyᵀ u;  du [n, r] = s · dy B;  dA [r, in] += duᵀ drop(x).
+  ops::gemm<T>(true, false, out, r_, n, static_cast<T>(s_), dy, out, u_.data(), r_, T(1), gB_.data(), r_);
+  ops::gemm<T>(false, false, n, r_, out, static_cast<T>(s_), dy, out, B_.data(), r_, T(0), du_.data(), r_);
+  ops::gemm<T>(true, false, r_, in, n, T(1), du_.data(), r_, xd, in, T(1), gA_.data(), in);
+  if (!dx) return;
+  // dx [n, in] += mask ⊙ (du A) / (1 − p).
+  if (mask_.active()) {
+    t_.resize(n * in);
+    ops::gemm<T>(false, false, n, in, r_, T(1), du_.data(), r_, A_.data(), in, T(0), t_.data(), in);
+    mask_.apply_add(t_.data(), dx);
+  } else {
+    ops::gemm<T>(false, false, n, in, r_, T(1), du_.data(), r_, A_.data(), in, T(1), dx, in);
+  }
+}
+
+template <typename T>
+int64_t LoraAdapter<T>::saved_bytes() const {
+  return last_n_ * info_.in * static_cast<int64_t>(sizeof(T));  // x [n, in], kept by the Linear
+}
+
+template <typename T>
+void LoraAdapter<T>::visit_params(const ParamVisitor<T>& visit) {
+  ParamRef<T> a{info_.name + ".lora_A", A_.data(), gA_.data(), static_cast<int64_t>(A_.size()),
+                Shape{r_, info_.in}, "lora_A"};
+  visit(a);
+  ParamRef<T> b{info_.name + ".lora_B", B_.data(), gB_.data(), static_cast<int64_t>(B_.size()),
+                Shape{info_.out, r_}, "lora_B"};
+  visit(b);
+}
+
+template <typename T>
+void LoraAdapter<T>::zero_grad() {
+  std::fill(gA_.begin(), gA_.end(), T(0));
+  std::fill(gB_.begin(), gB_.end(), T(0));
+}
+
+template <typename T>
+void LoraAdapter<T>::add_delta(T* W, double sign) const {
+  // W [out, in] += sign · s · B [out, r] · A [r, in].
+  ops::gemm<T>(false, false, info_.out, info_.in, r_, static_cast<T>(sign * s_), B_.data(), r_, A_.data(),
+               info_.in, T(1), W, info_.in);
+}
+
+template <typename T>
+void LoraAdapter<T>::merge_into(T* W) const {
+  add_delta(W, 1.0);
+}
+template <typename T>
+void LoraAdapter<T>::unmerge_from(T* W) const {
+  add_delta(W, -1.0);
+}
+
+template class LoraAdapter<float>;
+template class LoraAdapter<double>;
+
+}  // namespace peft

@@ -1,0 +1,174 @@
+#include "adapters/vera.h"
+
+#include <cmath>
+
+#include "adapters/init.h"
+#include "core/error.h"
+#include "ops/matmul.h"
+
+namespace peft {
+
+template <typename T>
+VeraShared<T>::VeraShared(int rank, int64_t max_in, int64_t max_out, uint64_t seed)
+    : r_(rank), max_in_(max_in), max_out_(max_out) {
+  if (rank <= 0) fail("adapters", "vera: rank must be positive, got " + std::to_string(rank));
+  if (max_in <= 0 || max_out <= 0) fail("adapters", "vera: empty shared projection shape");
+  Rng rng(seed);
+  A_.resize(r_ * max_in_);
+  B_.resize(max_out_ * r_);
+  init_uniform(rng, A_.data(), r_ * max_in_, kaiming_uniform_bound(max_in_, 0.0));
+  init_uniform(rng, B_.data(), max_out_ * r_, kaiming_uniform_bound(r_, 0.0));
+}
+
+template <typename T>
+VeraShared<T>::VeraShared(int rank, int64_t max_in, int64_t max_out, std::vector<T> A, std::vector<T> B)
+    : r_(rank), max_in_(max_in), max_out_(max_out), A_(std::move(A)), B_(std::move(B)) {
+  if (rank <= 0 || max_in <= 0 || max_out <= 0) fail("adapters", "vera: empty shared projection shape");
+  if (static_cast<int64_t>(A_.size()) != r_ * max_in_ || static_cast<int64_t>(B_.size()) != max_out_ * r_)
+    fail("adapters", "vera: shared projections do not match [r, max_in] and [max_out, r]");
+}
+
+template <typename T>
+VeraAdapter<T>::VeraAdapter(const LinearInfo& info, const VeraOptions& opt, const VeraShared<T>* shared, Rng& rng,
+                            std::vector<int32_t> row_perm)
+    : info_(info), shared_(shared), p_(opt.dropout), perm_(std::move(row_perm)) {
+  if (!shared) fail("adapters", "vera: layer '" + info.name + "' has no shared projections");
+  r_ = shared->rank();
+  if (info.in <= 0 || info.out <= 0) fail("adapters", "vera: layer '" + info.name + "' has an empty shape");
+  if (info.in > shared->max_in() || info.out > shared->max_out())
+    fail("adapters", "vera: layer '" + info.name + "' [" + std::to_string(info.out) + ", " +
+                         std::to_string(info.in) + "] does not fit the shared projections (max_out " +
+                         std::to_string(shared->max_out()) + ", max_in " + std::to_string(shared->max_in()) + ")");
+  if (!(opt.dropout >= 0 && opt.dropout < 1))
+    fail("adapters", "vera: dropout must be in [0, 1), got " + std::to_string(opt.dropout));
+  if (!perm_.empty()) {
+    if (static_cast<int64_t>(perm_.size()) != info.out)
+      fail("adapters", "vera: row order for '" + info.name + "' has the wrong length");
+    std::vector<char> seen(info.out, 0);
+    for (int32_t p : perm_) {
+      if (p < 0 || p >= info.out || seen[p]) fail("adapters", "vera: row order for '" + info.name + "' is not a permutation");
+      seen[p] = 1;
+    }
+  }
+  lb_.assign(info.out, T(0));
+  ld_.assign(r_, static_cast<T>(opt.d_initial));
+  glb_.assign(info.out, T(0));
+  gld_.assign(r_, T(0));
+  drop_rng_.reseed(rng.next_u64());
+}
+
+template <typename T>
+const T* VeraAdapter<T>::dropped_input(const T* x, int64_t n) {
+  if (!mask_.active()) return x;
+  PEFT_CHECK(mask_.count() == n * info_.in, "adapters", "dropout mask does not match the input");
+  xd_.resize(n * info_.in);
+  mask_.apply(x, xd_.data());
+  return xd_.data();
+}
+
+template <typename T>
+void VeraAdapter<T>::project(const T* xd, int64_t n) {
+  const int64_t in = info_.in, out = info_.out;
+  u_.resize(n * r_);
+  w_.resize(n * r_);
+  z_.resize(n * out);
+  // u = drop(x) A_lᵀ: A_l is the first `in` columns of vera_A (leading dim max_in).
+  ops::gemm<T>(false, true, n, r_, in, T(1), xd, in, shared_->A(), shared_->max_in(), T(0), u_.data(), r_);
+  for (int64_t i = 0; i < n; ++i)
+    for (int k = 0; k < r_; ++k) w_[i * r_ + k] = u_[i * r_ + k] * ld_[k];
+  // z = w vera_B[:out]ᵀ, columns in HF row order.
+  ops::gemm<T>(false, true, n, out, r_, T(1), w_.data(), r_, shared_->B(), r_, T(0), z_.data(), out);
+}
+
+template <typename T>
+void VeraAdapter<T>::forward(const T* x, T* y, int64_t n, bool training) {
+  const int64_t out = info_.out;
+  if (training && p_ > 0) mask_.begin(drop_rng_, p_, n * info_.in);
+  else mask_.clear();
+  last_n_ = training ? n : 0;
+  project(dropped_input(x, n), n);
+  // y[:, i] += λ_b[i] · z[:, perm(i)].
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t i = 0; i < out; ++i) y[t * out + i] += lb_[i] * z_[t * out + hf_row(i)];
+}
+
+template <typename T>
+void VeraAdapter<T>::backward(const T* x, const T* dy, T* dx, int64_t n) {
+  const int64_t in = info_.in, out = info_.out;
+  if (!x) internal_fail("adapters", "vera backward needs the layer input");
+  if (n != last_n_) internal_fail("adapters", "vera backward without a matching training forward");
+  const T* xd = dropped_input(x, n);
+  project(xd, n);
+  // dλ_b[i] += Σ_t dy[t,i] z[t,perm i];  dz[t, perm i] = dy[t,i] λ_b[i].
+  dz_.resize(n * out);
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t i = 0; i < out; ++i) {
+      const int64_t j = hf_row(i);
+      glb_[i] += dy[t * out + i] * z_[t * out + j];
+      dz_[t * out + j] = dy[t * out + i] * lb_[i];
+    }
+  // dw [n, r] = dz vera_B[:out];  dλ_d[k] += Σ_t dw[t,k] u[t,k];  du = dw ⊙ λ_d (in place).
+  dw_.resize(n * r_);
+  ops::gemm<T>(false, false, n, r_, out, T(1), dz_.data(), out, shared_->B(), r_, T(0), dw_.data(), r_);
+  for (int64_t t = 0; t < n; ++t)
+    for (int k = 0; k < r_; ++k) {
+      gld_[k] += dw_[t * r_ + k] * u_[t * r_ + k];
+      dw_[t * r_ + k] *= ld_[k];
+    }
+  if (!dx) return;
+  // dx [n, in] += mask ⊙ (du A_l) / (1 − p).
+  if (mask_.active()) {
+    t_.resize(n * in);
+    ops::gemm<T>(false, false, n, in, r_, T(1), dw_.data(), r_, shared_->A(), shared_->max_in(), T(0), t_.data(), in);
+    mask_.apply_add(t_.data(), dx);
+  } else {
+    ops::gemm<T>(false, false, n, in, r_, T(1), dw_.data(), r_, shared_->A(), shared_->max_in(), T(1), dx, in);
+  }
+}
+
+template <typename T>
+int64_t VeraAdapter<T>::saved_bytes() const {
+  return last_n_ * info_.in * static_cast<int64_t>(sizeof(T));  // x [n, in], kept by the Linear
+}
+
+template <typename T>
+void VeraAdapter<T>::visit_params(const ParamVisitor<T>& visit) {
+  ParamRef<T> b{info_.name + ".vera_lambda_b", lb_.data(), glb_.data(), info_.out, Shape{info_.out}, "vera_lambda"};
+  visit(b);
+  ParamRef<T> d{info_.name + ".vera_lambda_d", ld_.data(), gld_.data(), r_, Shape{r_}, "vera_lambda"};
+  visit(d);
+}
+
+template <typename T>
+void VeraAdapter<T>::zero_grad() {
+  std::fill(glb_.begin(), glb_.end(), T(0));
+  std::fill(gld_.begin(), gld_.end(), T(0));
+}
+
+template <typename T>
+void VeraAdapter<T>::add_delta(T* W, double sign) const {
+  // ΔW [out, in] = diag(λ_b) B_l diag(λ_d) A_l:  M[i,k] = λ_b[i] vera_B[perm i, k] λ_d[k].
+  const int64_t out = info_.out;
+  std::vector<T> M(out * r_);
+  const T* vb = shared_->B();
+  for (int64_t i = 0; i < out; ++i)
+    for (int k = 0; k < r_; ++k) M[i * r_ + k] = lb_[i] * vb[hf_row(i) * r_ + k] * ld_[k];
+  ops::gemm<T>(false, false, out, info_.in, r_, static_cast<T>(sign), M.data(), r_, shared_->A(), shared_->max_in(),
+               T(1), W, info_.in);
+}
+
+template <typename T>
+void VeraAdapter<T>::merge_into(T* W) const {
+  add_delta(W, 1.0);
+}
+template <typename T>
+void VeraAdapter<T>::unmerge_from(T* W) const {
+  add_delta(W, -1.0);
+}
+
+template class VeraShared<float>;
+template class VeraShared<double>;
+template class VeraAdapter<float>;
+template class VeraAdapter<double>;
+
+}  // namespace peft
