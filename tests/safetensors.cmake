@@ -1,0 +1,1 @@
+peft_test(test_safetensors peft_io)
