@@ -27,6 +27,16 @@ void check_shape(const AttnShape& s, bool backward) {
   if (backward && s.Tq != s.Tk) fail("attention", "backward needs Tq == Tk (no KV cache in training)");
 }
 
+// Per-thread tile scratch, kept across calls: the OpenMP pool's threads live
+// as long as the process, and re-allocating [64, Tk] buffers on every call
+// shows up as page-fault time at these sizes.
+template <typename T>
+T* scratch(int slot, int64_t n) {
+  thread_local std::vector<T> buf[2];
+  if (static_cast<int64_t>(buf[slot].size()) < n) buf[slot].resize(static_cast<size_t>(n));
+  return buf[slot].data();
+}
+
 // Which keys query row i (absolute position q_off + i) may see:
 //   j ≤ q_off + i, and the same segment id when segments are given.
 struct Mask {
@@ -68,7 +78,8 @@ T softmax_row(T* S, int64_t n, int64_t begin, int64_t i, const Mask& m) {
   const int64_t lim = std::min(n, m.q_off + i - begin + 1);
   T mx = -std::numeric_limits<T>::infinity();
   if (m.seg == nullptr) {
-    for (int64_t c = 0; c < lim; ++c) mx = std::max(mx, S[c]);
+#pragma omp simd reduction(max : mx)
+    for (int64_t c = 0; c < lim; ++c) mx = S[c] > mx ? S[c] : mx;
   } else {
     const int32_t own = m.seg[m.q_off + i];
     for (int64_t c = 0; c < lim; ++c) {
@@ -84,6 +95,7 @@ T softmax_row(T* S, int64_t n, int64_t begin, int64_t i, const Mask& m) {
   const double sum = exp_shift_sum(S, lim, mx);
   std::fill(S + lim, S + n, T(0));
   const T inv = static_cast<T>(1.0 / sum);
+#pragma omp simd
   for (int64_t c = 0; c < lim; ++c) S[c] *= inv;
   return static_cast<T>(static_cast<double>(mx) + std::log(sum));
 }
@@ -105,7 +117,7 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, T* lse, const
   const int64_t ntask = s.B * s.Hq * nqb;
 #pragma omp parallel
   {
-    std::vector<T> scores(static_cast<size_t>(kBlockQ * s.Tk));  // [rows, n]
+    T* scores = scratch<T>(0, kBlockQ * s.Tk);  // [rows, n]
 #pragma omp for schedule(dynamic, 1)
     for (int64_t task = 0; task < ntask; ++task) {
       // Largest tiles first: the last query tile sees the most keys.
@@ -121,7 +133,7 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, T* lse, const
       const T* qp = q + ((b * s.Tq + i0) * s.Hq + h) * s.D;
       const T* kp = k + ((b * s.Tk + begin) * s.Hkv + g) * s.D;
       const T* vp = v + ((b * s.Tk + begin) * s.Hkv + g) * s.D;
-      T* S = scores.data();
+      T* S = scores;
       gemm<T>(false, true, rows, n, s.D, static_cast<T>(s.scale), qp, ldq, kp, ldk, T(0), S, n);
       T* lse_row = lse + (b * s.Hq + h) * s.Tq;
       for (int64_t r = 0; r < rows; ++r) lse_row[i0 + r] = softmax_row(S + r * n, n, begin, i0 + r, m);
@@ -166,7 +178,8 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
   }
 #pragma omp parallel
   {
-    std::vector<T> pbuf(static_cast<size_t>(kBlockQ * T_)), dpbuf(static_cast<size_t>(kBlockQ * T_));
+    T* pbuf = scratch<T>(0, kBlockQ * T_);
+    T* dpbuf = scratch<T>(1, kBlockQ * T_);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t task = 0; task < ntask; ++task) {
       const int64_t part = task % split;
@@ -199,8 +212,8 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
           const T* op = out + row0 * s.D;
           const T* dop = dout + row0 * s.D;
           const T* lse_row = lse + (b * s.Hq + h) * s.Tq;
-          T* P = pbuf.data();   // [rows, n]
-          T* dP = dpbuf.data();  // [rows, n], becomes dS
+          T* P = pbuf;   // [rows, n]
+          T* dP = dpbuf;  // [rows, n], becomes dS
           gemm<T>(false, true, rows, n, s.D, static_cast<T>(s.scale), qp, ldq, kp, ldk, T(0), P, n);
           gemm<T>(false, true, rows, n, s.D, T(1), dop, ldq, vp, ldk, T(0), dP, n);
           for (int64_t r = 0; r < rows; ++r) {
@@ -225,6 +238,7 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
             for (int64_t d = 0; d < s.D; ++d)
               di += static_cast<double>(dop[r * ldq + d]) * op[r * ldq + d];
             const T dit = static_cast<T>(di);
+#pragma omp simd
             for (int64_t c = 0; c < n; ++c) dPr[c] = Pr[c] * (dPr[c] - dit);
           }
           const T sc = static_cast<T>(s.scale);

@@ -50,7 +50,8 @@ double linear_cross_entropy_forward(const T* h, const T* W, const int32_t* targe
       const int32_t t = targets[i];
       if (t >= c0 && t < c0 + vc) tgt_logit[i] = zi[t - c0];
       T cm = zi[0];
-      for (int64_t c = 1; c < vc; ++c) cm = std::max(cm, zi[c]);
+#pragma omp simd reduction(max : cm)
+      for (int64_t c = 1; c < vc; ++c) cm = zi[c] > cm ? zi[c] : cm;
       const double m_new = std::max(run_max[i], static_cast<double>(cm));
       const double rescale = run_sum[i] == 0.0 ? 0.0 : std::exp(run_max[i] - m_new);
       run_sum[i] = run_sum[i] * rescale + exp_shift_sum(zi, vc, static_cast<T>(m_new));
@@ -107,6 +108,7 @@ void linear_cross_entropy_backward(const T* h, const T* W, const int32_t* target
       const int64_t i = rows[r];
       T* zr = dz.data() + r * vc;
       exp_shift(zr, vc, lse[i]);
+#pragma omp simd
       for (int64_t c = 0; c < vc; ++c) zr[c] *= grad_scale;
       const int32_t t = targets[i];
       if (t >= c0 && t < c0 + vc) zr[t - c0] -= grad_scale;
