@@ -49,6 +49,16 @@ TEST(RmsNorm, FloatMatchesDoubleReference) {
   std::vector<float> yf(x.size()), rstd(rows);
   rmsnorm_forward(xf.data(), wf.data(), yf.data(), rstd.data(), rows, dim, 1e-6);
   EXPECT_LT(rel_error(yf, yref), 1e-5);
+  // Backward in float against the double kernel (itself checked above).
+  auto dy = random_vec(rng, rows * dim);
+  std::vector<double> rstd_d(rows), yd(x.size()), dxd(x.size()), dwd(dim, 0.0);
+  rmsnorm_forward(x.data(), w.data(), yd.data(), rstd_d.data(), rows, dim, 1e-6);
+  rmsnorm_backward(dy.data(), x.data(), w.data(), rstd_d.data(), dxd.data(), dwd.data(), rows, dim);
+  auto dyf = to_float(dy);
+  std::vector<float> dxf(x.size()), dwf(dim, 0.0f);
+  rmsnorm_backward(dyf.data(), xf.data(), wf.data(), rstd.data(), dxf.data(), dwf.data(), rows, dim);
+  EXPECT_LT(rel_error(dxf, dxd), 1e-5);
+  EXPECT_LT(rel_error(dwf, dwd), 1e-5);
   // y may alias x.
   rmsnorm_forward(xf.data(), wf.data(), xf.data(), rstd.data(), rows, dim, 1e-6);
   EXPECT_LT(rel_error(xf, yref), 1e-5);
@@ -90,6 +100,10 @@ TEST(SwiGlu, FloatMatchesDoubleReferenceIncludingExtremes) {
     ASSERT_TRUE(std::isfinite(dg[i])) << i;
     ASSERT_TRUE(std::isfinite(du[i])) << i;
   }
+  std::vector<double> ones(g.size(), 1.0), dgd(g.size()), dud(g.size());
+  swiglu_backward(ones.data(), g.data(), u.data(), dgd.data(), dud.data(), 1000);
+  EXPECT_LT(rel_error(dg, dgd), 1e-5);
+  EXPECT_LT(rel_error(du, dud), 1e-5);
 }
 
 TEST(Embedding, GatherAndScatterAddWithRepeats) {
