@@ -70,4 +70,10 @@ AlignedPtr<T> aligned_alloc_zeroed(int64_t n) {
   return AlignedPtr<T>(p);
 }
 
+// Uninitialised: for activation buffers that are always written before read.
+template <typename T>
+AlignedPtr<T> aligned_alloc_uninit(int64_t n) {
+  return AlignedPtr<T>(static_cast<T*>(::operator new[](sizeof(T) * (n > 0 ? n : 1), std::align_val_t(64))));
+}
+
 }  // namespace peft

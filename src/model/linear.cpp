@@ -1,0 +1,73 @@
+#include "model/linear.h"
+
+#include "ops/matmul.h"
+
+namespace peft {
+
+template <typename T>
+void Linear<T>::init(const std::string& name, const std::string& module, int64_t in, int64_t out, bool has_bias) {
+  info.name = name;
+  info.module = module;
+  info.in = in;
+  info.out = out;
+  weight.allocate(name + ".weight", {out, in}, "base");
+  if (has_bias) bias.allocate(name + ".bias", {out}, "bias");
+}
+
+template <typename T>
+void Linear<T>::forward(const T* x, T* y, int64_t n, bool training) {
+  ops::linear_forward<T>(x, weight.data.get(), y, n, info.in, info.out);
+  if (!bias.empty()) {
+    const T* b = bias.data.get();
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < info.out; ++j) y[i * info.out + j] += b[j];
+  }
+  if (adapter) adapter->forward(x, y, n, training);
+}
+
+template <typename T>
+void Linear<T>::backward(const T* x, const T* dy, T* dx, int64_t n, bool accumulate_dx) {
+  if (dx) ops::linear_backward_input<T>(dy, weight.data.get(), dx, n, info.in, info.out, accumulate_dx ? T(1) : T(0));
+  if (!weight.frozen()) ops::linear_backward_weight<T>(dy, x, weight.grad.get(), n, info.in, info.out);
+  if (!bias.empty() && !bias.frozen()) {
+    T* db = bias.grad.get();
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < info.out; ++j) db[j] += dy[i * info.out + j];
+  }
+  if (adapter) {
+    // The adapter adds its share into dx, so dx must hold the base part first.
+    adapter->backward(adapter->needs_input_for_backward() ? x : nullptr, dy, dx, n);
+  }
+}
+
+template <typename T>
+int64_t Linear<T>::saved_bytes(int64_t n) const {
+  int64_t b = keeps_input() ? n * info.in * static_cast<int64_t>(sizeof(T)) : 0;
+  if (adapter) b += adapter->saved_bytes();
+  return b;
+}
+
+template <typename T>
+void Linear<T>::visit_params(const ParamVisitor<T>& visit) {
+  if (!weight.frozen()) {
+    auto r = weight.ref();
+    visit(r);
+  }
+  if (!bias.empty() && !bias.frozen()) {
+    auto r = bias.ref();
+    visit(r);
+  }
+  if (adapter) adapter->visit_params(visit);
+}
+
+template <typename T>
+void Linear<T>::zero_grad() {
+  weight.zero_grad();
+  bias.zero_grad();
+  if (adapter) adapter->zero_grad();
+}
+
+template class Linear<float>;
+template class Linear<double>;
+
+}  // namespace peft

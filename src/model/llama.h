@@ -1,0 +1,102 @@
+// The Llama family (llama, mistral, qwen2, qwen3): forward and hand-written
+// backward, and a KV cache for generation.
+//
+// Activations are token-major [N, C] with N = B·T rows. One layer:
+//   xn  = rmsnorm(x) · w_attn                       [N, dim]
+//   q   = rope(xn Wqᵀ), k = rope(xn Wkᵀ), v = xn Wvᵀ  [N, Hq·D], [N, Hkv·D]
+//   a   = attention(q, k, v)                         [N, Hq·D]
+//   x  += a Woᵀ
+//   xn2 = rmsnorm(x) · w_ffn
+//   x  += (silu(xn2 Wgᵀ) ⊙ xn2 Wuᵀ) Wdᵀ                [N, hidden] inside
+// and at the end logits = rmsnorm(x) · w_out · Woutᵀ, trained with the fused
+// chunked cross-entropy so [N, vocab] never exists at once.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/batch.h"
+#include "model/config.h"
+#include "model/linear.h"
+#include "model/param.h"
+
+namespace peft {
+
+class GgufFile;
+
+template <typename T>
+struct LlamaLayer {
+  Param<T> attn_norm, ffn_norm;  // [dim]
+  Param<T> q_norm, k_norm;       // [head_dim], Qwen3 only
+  Linear<T> wq, wk, wv, wo, w_gate, w_up, w_down;
+  std::vector<Linear<T>*> linears() { return {&wq, &wk, &wv, &wo, &w_gate, &w_up, &w_down}; }
+};
+
+template <typename T>
+struct KvCache {
+  int64_t capacity = 0, length = 0;
+  std::vector<AlignedPtr<T>> k, v;  // per layer [capacity, Hkv·D]
+};
+
+template <typename T>
+class LlamaModel {
+ public:
+  LlamaConfig cfg;
+  Param<T> tok_embd;  // [vocab, dim]
+  std::vector<LlamaLayer<T>> layers;
+  Param<T> out_norm;  // [dim]
+  Param<T> output;    // [vocab, dim]; empty when tied to tok_embd
+  bool grad_checkpoint = false;
+
+  explicit LlamaModel(const LlamaConfig& c);
+  ~LlamaModel();
+  LlamaModel(const LlamaModel&) = delete;
+  LlamaModel& operator=(const LlamaModel&) = delete;
+
+  const T* output_weight() const { return output.empty() ? tok_embd.data.get() : output.data.get(); }
+  Param<T>& output_param() { return output.empty() ? tok_embd : output; }
+
+  // Every base tensor, in GGUF naming ("token_embd.weight", "blk.0.attn_q.weight", ...).
+  std::vector<Param<T>*> base_params();
+  std::vector<Linear<T>*> all_linears();
+  // Marks every base tensor trainable (full fine-tuning) or frozen.
+  void set_base_trainable(bool trainable);
+  void visit_trainable(const ParamVisitor<T>& visit);
+  void zero_grad();
+  int64_t parameter_count() const;
+
+  // Training: forward, loss and backward in one call. Gradients are
+  // accumulated with weight grad_scale per scored token (pass 1/total scored
+  // tokens over all micro-batches for a mean loss). Returns the SUM of the
+  // per-token losses of this batch.
+  double forward_backward(const Batch& batch, double grad_scale);
+  // Evaluation: the sum of per-token losses, no gradients, nothing kept.
+  double forward_loss(const Batch& batch);
+
+  // Generation: feeds n tokens at positions cache.length.., appends to the
+  // cache, and writes the logits of the last token [vocab].
+  KvCache<T> make_cache(int64_t capacity) const;
+  void forward_cached(KvCache<T>& cache, const int32_t* tokens, int64_t n, T* last_logits);
+
+  // Bytes of activations the last forward_backward kept for backward
+  // (measured from the buffers actually allocated).
+  int64_t last_saved_bytes() const { return last_saved_bytes_; }
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  int64_t last_saved_bytes_ = 0;
+};
+
+// Loads a GGUF file's weights into a model of its configuration (compute type
+// T, f32 or dequantized storage). Throws "[model] ..." on missing or
+// mis-shaped tensors.
+template <typename T>
+std::unique_ptr<LlamaModel<T>> load_llama_gguf(const GgufFile& f);
+
+// Random initialisation for models built from scratch (demo, benchmarks):
+// weights N(0, 0.02), output projections scaled by 1/sqrt(2·layers), norms 1.
+template <typename T>
+void init_llama_random(LlamaModel<T>& m, uint64_t seed);
+
+}  // namespace peft

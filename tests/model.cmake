@@ -1,0 +1,1 @@
+peft_test(test_model_grad peft_model)
