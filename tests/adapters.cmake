@@ -1,0 +1,3 @@
+peft_test(test_adapters peft_adapters)
+peft_test(test_adapter_factory peft_adapters)
+peft_test(test_adapter_methods peft_adapters)
