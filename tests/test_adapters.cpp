@@ -201,6 +201,12 @@ TEST(Merge, MergedEqualsUnmergedAndUnmergeRestores) {
 
 // ---------------------------------------------------------------- memory
 
+// What a Linear keeps for backward: x when the adapter needs it, plus the
+// adapter's own buffers (Linear::saved_bytes does the same sum).
+int64_t layer_saved(const Adapter<float>& a, int64_t n) {
+  return (a.needs_input_for_backward() ? n * kIn * 4 : 0) + a.saved_bytes();
+}
+
 TEST(SavedBytes, LoraFaKeepsRoverInOfLora) {
   Rng rng(22);
   auto W = random_vec<float>(rng, kOut * kIn);
@@ -211,13 +217,17 @@ TEST(SavedBytes, LoraFaKeepsRoverInOfLora) {
   EXPECT_FALSE(fa.needs_input_for_backward());
   layer_out(lora, W, x, kN, kIn, kOut, true);
   layer_out(fa, W, x, kN, kIn, kOut, true);
-  EXPECT_EQ(lora.saved_bytes(), kN * kIn * 4);  // x [n, in]
-  EXPECT_EQ(fa.saved_bytes(), kN * kR * 4);     // x·Aᵀ [n, r]
-  EXPECT_EQ(fa.saved_bytes() * kIn, lora.saved_bytes() * kR);
+  EXPECT_EQ(lora.saved_bytes(), 0);                  // x is the Linear's, u is recomputed
+  EXPECT_EQ(layer_saved(lora, kN), kN * kIn * 4);    // x [n, in]
+  EXPECT_EQ(fa.saved_bytes(), kN * kR * 4);          // x·Aᵀ [n, r]
+  EXPECT_EQ(layer_saved(fa, kN) * kIn, layer_saved(lora, kN) * kR);
   // Dropout does not add a stored mask.
   LoraFaAdapter<float> fad(info(), lora_opt(8, 0.5), nullptr, rng);
   layer_out(fad, W, x, kN, kIn, kOut, true);
-  EXPECT_EQ(fad.saved_bytes(), kN * kR * 4);
+  EXPECT_EQ(layer_saved(fad, kN), kN * kR * 4);
+  LoraAdapter<float> lorad(info(), lora_opt(8, 0.5), nullptr, rng);
+  layer_out(lorad, W, x, kN, kIn, kOut, true);
+  EXPECT_EQ(layer_saved(lorad, kN), kN * kIn * 4);
   // Inference keeps nothing.
   layer_out(fa, W, x, kN, kIn, kOut, false);
   EXPECT_EQ(fa.saved_bytes(), 0);

@@ -4,11 +4,12 @@
 //   s = alpha / r, or alpha / sqrt(r) with rsLoRA.
 //
 // What it keeps for backward: the input x [n, in], which the Linear keeps on
-// its behalf (needs_input_for_backward() is true), and nothing else: the
-// dropout mask is replayed from a saved generator state (dropout.h) and
+// its behalf (needs_input_for_backward() is true), and nothing of its own:
+// the dropout mask is replayed from a saved generator state (dropout.h) and
 // u = drop(x) Aᵀ [n, r] is recomputed in backward (a GEMM of n·in·r, small
-// next to the base layer's n·in·out). So saved_bytes() = n · in · sizeof(T),
-// and LoRA-FA's n · r · sizeof(T) is exactly r/in of it.
+// next to the base layer's n·in·out). So saved_bytes() (the adapter's own
+// buffers, not x) is 0 and the layer keeps n · in · sizeof(T) in all;
+// LoRA-FA's layer keeps n · r · sizeof(T), exactly r/in of it.
 #pragma once
 #include <string>
 #include <vector>

@@ -6,7 +6,7 @@
 //
 // Neither needs x, so the layer keeps r numbers per token instead of in:
 // needs_input_for_backward() is false and saved_bytes() = n · r · sizeof(T),
-// exactly r/in of LoRA's n · in · sizeof(T). Dropout is supported at no
+// exactly r/in of what a LoRA layer keeps (its input, n · in · sizeof(T)). Dropout is supported at no
 // memory cost: its mask is replayed from a saved generator state
 // (dropout.h), not stored.
 //

@@ -128,7 +128,7 @@ void VeraAdapter<T>::backward(const T* x, const T* dy, T* dx, int64_t n) {
 
 template <typename T>
 int64_t VeraAdapter<T>::saved_bytes() const {
-  return last_n_ * info_.in * static_cast<int64_t>(sizeof(T));  // x [n, in], kept by the Linear
+  return 0;  // x [n, in] is kept by the Linear (needs_input_for_backward), not counted here
 }
 
 template <typename T>

@@ -14,7 +14,7 @@
 // order: a writer in HF order permutes it, as it does lora_B's rows.
 //
 // Kept for backward: the input x (kept by the Linear); u, λ_d ⊙ u and the
-// product with B_lᵀ are recomputed. saved_bytes() = n · in · sizeof(T).
+// product with B_lᵀ are recomputed, so saved_bytes() (own buffers only) is 0.
 #pragma once
 #include <cstdint>
 #include <vector>
