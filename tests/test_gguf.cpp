@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "io/gguf.h"
+#include "kquant_pack.h"
 #include "test_util.h"
 
 using namespace peft;
@@ -473,6 +474,7 @@ TEST(GgufCorrupt, MissingFileNamesThePath) {
     EXPECT_NE(msg.find("No such file"), std::string::npos) << msg;
   }
   EXPECT_THROW(GgufFile::open(fs::path(path).parent_path().string()), InputError);  // a directory
+  fs::remove_all(fs::path(path).parent_path());
 }
 
 TEST(GgufCorrupt, HandMadeHeaders) {
@@ -669,33 +671,9 @@ TEST(GgufCorrupt, RandomBitFlipsParseOrThrow) {
   fs::remove_all(dir);
 }
 
-// ---- K-quants, decoded from blocks packed by an independent encoder ----
+// ---- K-quants, decoded from blocks packed by the independent encoder ----
 
 namespace {
-
-uint16_t f16_bits(float x) { return f32_to_f16(x); }
-
-// Packs 8 six-bit scales and mins into the 12-byte K-quant scale field:
-// entries 0..3 in the low 6 bits of bytes 0..3 (scale) and 4..7 (min);
-// entries 4..7 split into a low nibble (bytes 8..11: scale low, min high)
-// and 2 high bits stored in the top bits of bytes 0..3 / 4..7.
-void pack_scales(const int sc[8], const int mn[8], uint8_t out[12]) {
-  for (int j = 0; j < 4; ++j) {
-    out[j] = static_cast<uint8_t>(sc[j] | ((sc[j + 4] >> 4) << 6));
-    out[j + 4] = static_cast<uint8_t>(mn[j] | ((mn[j + 4] >> 4) << 6));
-    out[j + 8] = static_cast<uint8_t>((sc[j + 4] & 15) | ((mn[j + 4] & 15) << 4));
-  }
-}
-
-// Value i lives in 64-value group g = i / 64: byte 32g + i % 32, low nibble
-// for the first 32 of the group, high nibble for the second.
-void pack_nibbles(const int q[256], uint8_t out[128]) {
-  std::memset(out, 0, 128);
-  for (int i = 0; i < 256; ++i) {
-    int g = i / 64, l = i % 64;
-    out[32 * g + l % 32] |= static_cast<uint8_t>((q[i] & 15) << (l < 32 ? 0 : 4));
-  }
-}
 
 struct KBlock {
   float d, dmin;
@@ -718,57 +696,36 @@ KBlock random_kblock(Rng& rng, int qmax) {
 
 // x_i = d·sc_{i/32}·q_i − dmin·m_{i/32}, with d and dmin as stored (f16).
 void expect_kblock(const KBlock& k, const float* y) {
-  double d = f16_to_f32(f16_bits(k.d)), dmin = f16_to_f32(f16_bits(k.dmin));
+  double d = f16_to_f32(f32_to_f16(k.d)), dmin = f16_to_f32(f32_to_f16(k.dmin));
   for (int i = 0; i < 256; ++i) {
     double want = d * k.sc[i / 32] * k.q[i] - dmin * k.mn[i / 32];
     EXPECT_NEAR(y[i], want, 1e-5 * (1 + std::fabs(want))) << "value " << i;
   }
 }
 
+// Packs random blocks with `pack`, decodes them as `type`, checks each value.
+template <typename Pack>
+void check_k_blocks(DType type, int qmax, int nblocks, uint64_t seed, Pack pack) {
+  Rng rng(seed);
+  std::vector<KBlock> blocks;
+  std::vector<uint8_t> bytes;
+  for (int b = 0; b < nblocks; ++b) {
+    blocks.push_back(random_kblock(rng, qmax));
+    const KBlock& k = blocks.back();
+    std::vector<uint8_t> blk = pack(k.d, k.dmin, k.sc, k.mn, k.q);
+    ASSERT_EQ(static_cast<int64_t>(blk.size()), dtype_block_bytes(type));
+    bytes.insert(bytes.end(), blk.begin(), blk.end());
+  }
+  std::vector<float> y(256 * nblocks);
+  to_f32(type, bytes.data(), y.data(), 256 * nblocks);
+  for (int b = 0; b < nblocks; ++b) expect_kblock(blocks[b], y.data() + 256 * b);
+}
+
 }  // namespace
 
-TEST(KQuants, Q4KDecodesHandPackedBlocks) {
-  Rng rng(44);
-  std::vector<KBlock> blocks;
-  std::vector<uint8_t> bytes;
-  for (int b = 0; b < 3; ++b) {
-    blocks.push_back(random_kblock(rng, 15));
-    const KBlock& k = blocks.back();
-    uint8_t blk[144];
-    uint16_t d = f16_bits(k.d), dm = f16_bits(k.dmin);
-    std::memcpy(blk, &d, 2);
-    std::memcpy(blk + 2, &dm, 2);
-    pack_scales(k.sc, k.mn, blk + 4);
-    pack_nibbles(k.q, blk + 16);
-    bytes.insert(bytes.end(), blk, blk + 144);
-  }
-  ASSERT_EQ(static_cast<int64_t>(bytes.size()), dtype_bytes(DType::Q4_K, 768));
-  std::vector<float> y(768);
-  to_f32(DType::Q4_K, bytes.data(), y.data(), 768);
-  for (int b = 0; b < 3; ++b) expect_kblock(blocks[b], y.data() + 256 * b);
-}
+TEST(KQuants, Q4KDecodesHandPackedBlocks) { check_k_blocks(DType::Q4_K, 15, 3, 44, test::pack_q4_k); }
 
-TEST(KQuants, Q5KDecodesHandPackedBlocks) {
-  Rng rng(55);
-  std::vector<KBlock> blocks;
-  std::vector<uint8_t> bytes;
-  for (int b = 0; b < 2; ++b) {
-    blocks.push_back(random_kblock(rng, 31));
-    const KBlock& k = blocks.back();
-    uint8_t blk[176] = {};
-    uint16_t d = f16_bits(k.d), dm = f16_bits(k.dmin);
-    std::memcpy(blk, &d, 2);
-    std::memcpy(blk + 2, &dm, 2);
-    pack_scales(k.sc, k.mn, blk + 4);
-    // The fifth bit of value i is bit i / 32 of byte i % 32.
-    for (int i = 0; i < 256; ++i) blk[16 + i % 32] |= static_cast<uint8_t>(((k.q[i] >> 4) & 1) << (i / 32));
-    pack_nibbles(k.q, blk + 48);
-    bytes.insert(bytes.end(), blk, blk + 176);
-  }
-  std::vector<float> y(512);
-  to_f32(DType::Q5_K, bytes.data(), y.data(), 512);
-  for (int b = 0; b < 2; ++b) expect_kblock(blocks[b], y.data() + 256 * b);
-}
+TEST(KQuants, Q5KDecodesHandPackedBlocks) { check_k_blocks(DType::Q5_K, 31, 2, 55, test::pack_q5_k); }
 
 TEST(KQuants, Q6KDecodesHandPackedBlocks) {
   Rng rng(66);
@@ -780,21 +737,11 @@ TEST(KQuants, Q6KDecodesHandPackedBlocks) {
     sc[3] = -128;
     sc[12] = 127;
     float d = rng.uniform(0.0005f, 0.01f);
-    // Value i = 128h + 32k + l (h: half, k: quarter, l < 32): its low 4 bits
-    // sit in the low-bit area at byte 64h + l + 32·(k & 1), nibble k >> 1;
-    // its high 2 bits are bits 2k, 2k+1 of byte 128 + 32h + l. Scale i / 16.
-    uint8_t blk[210] = {};
-    for (int i = 0; i < 256; ++i) {
-      int h = i / 128, k = (i % 128) / 32, l = i % 32;
-      blk[64 * h + l + 32 * (k & 1)] |= static_cast<uint8_t>((q[i] & 15) << (4 * (k >> 1)));
-      blk[128 + 32 * h + l] |= static_cast<uint8_t>((q[i] >> 4) << (2 * k));
-    }
-    std::memcpy(blk + 192, sc, 16);
-    uint16_t dh = f16_bits(d);
-    std::memcpy(blk + 208, &dh, 2);
+    std::vector<uint8_t> blk = test::pack_q6_k(d, sc, q);
+    ASSERT_EQ(static_cast<int64_t>(blk.size()), dtype_block_bytes(DType::Q6_K));
     float y[256];
-    to_f32(DType::Q6_K, blk, y, 256);
-    double dd = f16_to_f32(dh);
+    to_f32(DType::Q6_K, blk.data(), y, 256);
+    double dd = f16_to_f32(f32_to_f16(d));
     for (int i = 0; i < 256; ++i) {
       double want = dd * sc[i / 16] * (q[i] - 32);
       EXPECT_NEAR(y[i], want, 1e-5 * (1 + std::fabs(want))) << "value " << i;
@@ -805,15 +752,12 @@ TEST(KQuants, Q6KDecodesHandPackedBlocks) {
 TEST(KQuants, ReadThroughGgufAsTensors) {
   // A Q4_K tensor of 2 rows × 256 whose every quant is 15 and every min 0:
   // each value is d·sc of its sub-block.
-  uint8_t blk[144] = {};
-  uint16_t d = f16_bits(0.5f);
-  std::memcpy(blk, &d, 2);
-  int sc[8] = {1, 2, 3, 4, 5, 6, 7, 8}, mn[8] = {};
-  pack_scales(sc, mn, blk + 4);
-  std::memset(blk + 16, 0xff, 128);
+  int sc[8] = {1, 2, 3, 4, 5, 6, 7, 8}, mn[8] = {}, q[256];
+  for (int& v : q) v = 15;
+  std::vector<uint8_t> blk = test::pack_q4_k(0.5f, 0.0f, sc, mn, q);
   Tensor t = Tensor::zeros(DType::Q4_K, {2, 256});
-  std::memcpy(t.mutable_data(), blk, 144);
-  std::memcpy(static_cast<uint8_t*>(t.mutable_data()) + 144, blk, 144);
+  std::memcpy(t.mutable_data(), blk.data(), 144);
+  std::memcpy(static_cast<uint8_t*>(t.mutable_data()) + 144, blk.data(), 144);
   std::string dir = test::temp_dir("gguf-kq");
   GgufWriter w;
   w.add_tensor("w", t);
