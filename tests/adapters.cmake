@@ -1,3 +1,4 @@
 peft_test(test_adapters peft_adapters)
 peft_test(test_adapter_factory peft_adapters)
 peft_test(test_adapter_methods peft_adapters)
+peft_test(test_peft_adapter peft_io)
