@@ -519,6 +519,10 @@ TEST(GgufCorrupt, HandMadeHeaders) {
   expect_rejected(Bytes().header(3, 0, 1).str("general.alignment").u32(4).u32(48).b, "not a power of two");
   expect_rejected(Bytes().header(3, 0, 1).str("general.alignment").u32(4).u32(0).b, "not a power of two");
   expect_rejected(Bytes().header(3, 0, 1).str("general.alignment").u32(8).str("32").b, "general.alignment has type string");
+  expect_rejected(Bytes().header(3, 0, 1).str("general.alignment").u32(5).put<int32_t>(-32).b,
+                  "general.alignment -32 is not a power of two");
+  expect_rejected(Bytes().header(3, 0, 1).str("k").u32(6).put<uint16_t>(0).b,
+                  "file is truncated: value of key 'k' at offset 37 needs 4 bytes but only 2 remain");
 }
 
 namespace {

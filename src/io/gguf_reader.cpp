@@ -61,31 +61,35 @@ struct GgufParser {
   uint64_t size;
   uint64_t pos = 0;
 
+  // What is being read ("key 'K'", "tensor 'x'", "the header"), for errors.
+  // Set once per entry rather than built per read: arrays have many items.
+  std::string context = "the header";
+
   [[noreturn]] void bad(const std::string& msg) const { fail("gguf", path + ": " + msg); }
 
   uint64_t remaining() const { return size - pos; }
 
-  void need(uint64_t n, const std::string& what) const {
+  void need(uint64_t n, const char* field) const {
     if (n > remaining()) {
-      bad("file is truncated: " + what + " at offset " + std::to_string(pos) + " needs " + std::to_string(n) +
-          " bytes but only " + std::to_string(remaining()) + " remain");
+      bad("file is truncated: " + std::string(field) + " of " + context + " at offset " + std::to_string(pos) +
+          " needs " + std::to_string(n) + " bytes but only " + std::to_string(remaining()) + " remain");
     }
   }
 
   template <typename T>
-  T read(const std::string& what) {
-    need(sizeof(T), what);
+  T read(const char* field) {
+    need(sizeof(T), field);
     T v;
     std::memcpy(&v, base + pos, sizeof(T));
     pos += sizeof(T);
     return v;
   }
 
-  std::string read_string(const std::string& what) {
-    uint64_t n = read<uint64_t>(what + " length");
+  std::string read_string(const char* field) {
+    uint64_t n = read<uint64_t>(field);
     if (n > remaining()) {
-      bad(what + " at offset " + std::to_string(pos - 8) + " claims " + std::to_string(n) +
-          " bytes but only " + std::to_string(remaining()) + " remain");
+      bad(std::string(field) + " of " + context + " at offset " + std::to_string(pos - 8) + " claims " +
+          std::to_string(n) + " bytes but only " + std::to_string(remaining()) + " remain");
     }
     std::string s(reinterpret_cast<const char*>(base + pos), static_cast<size_t>(n));
     pos += n;
@@ -95,7 +99,7 @@ struct GgufParser {
   GgufValue read_value(GgufType t, const std::string& key, int depth) {
     GgufValue x;
     x.type = t;
-    const std::string what = "value of key '" + key + "'";
+    const char* what = "value";
     switch (t) {
       case GgufType::U8: x.v = static_cast<uint64_t>(read<uint8_t>(what)); break;
       case GgufType::I8: x.v = static_cast<int64_t>(read<int8_t>(what)); break;
@@ -118,10 +122,10 @@ struct GgufParser {
         if (depth >= kMaxArrayDepth) {
           bad("key '" + key + "' nests arrays deeper than " + std::to_string(kMaxArrayDepth));
         }
-        uint32_t et = read<uint32_t>("array item type of key '" + key + "'");
+        uint32_t et = read<uint32_t>("array item type");
         if (!valid_type(et)) bad("key '" + key + "' is an array of unknown type " + std::to_string(et));
         x.elem_type = static_cast<GgufType>(et);
-        uint64_t count = read<uint64_t>("array length of key '" + key + "'");
+        uint64_t count = read<uint64_t>("array length");
         if (count > remaining() / min_value_bytes(x.elem_type)) {
           bad("key '" + key + "' claims " + std::to_string(count) + " array items of type " +
               gguf_type_name(x.elem_type) + " but only " + std::to_string(remaining()) + " bytes remain");
@@ -166,12 +170,18 @@ struct GgufParser {
     uint64_t n_kv = read<uint64_t>("metadata count");
     // A KV pair takes at least 8 (key length) + 4 (type) + 1 bytes, a tensor
     // info at least 8 (name length) + 4 (n_dims) + 4 (type) + 8 (offset).
-    if (n_kv > remaining() / 13) bad("header claims " + std::to_string(n_kv) + " metadata entries, more than the file can hold");
-    if (n_tensors > remaining() / 24) bad("header claims " + std::to_string(n_tensors) + " tensors, more than the file can hold");
+    if (n_kv > remaining() / 13) {
+      bad("header claims " + std::to_string(n_kv) + " metadata entries, more than the file can hold");
+    }
+    if (n_tensors > remaining() / 24) {
+      bad("header claims " + std::to_string(n_tensors) + " tensors, more than the file can hold");
+    }
 
     for (uint64_t i = 0; i < n_kv; ++i) {
-      std::string key = read_string("key of metadata entry " + std::to_string(i));
-      uint32_t t = read<uint32_t>("type of key '" + key + "'");
+      context = "metadata entry " + std::to_string(i);
+      std::string key = read_string("key");
+      context = "key '" + key + "'";
+      uint32_t t = read<uint32_t>("value type");
       if (!valid_type(t)) bad("key '" + key + "' has unknown value type " + std::to_string(t));
       GgufValue value = read_value(static_cast<GgufType>(t), key, 0);
       if (f.kv_.count(key)) bad("duplicate key '" + key + "'");
@@ -185,9 +195,11 @@ struct GgufParser {
       if (!gguf_type_is_integer(a.type)) {
         bad(std::string("general.alignment has type ") + gguf_type_name(a.type) + ", expected an integer");
       }
+      if (const auto* i = std::get_if<int64_t>(&a.v); i && *i <= 0) {
+        bad("general.alignment " + std::to_string(*i) + " is not a power of two");
+      }
       uint64_t v = std::holds_alternative<uint64_t>(a.v) ? std::get<uint64_t>(a.v)
                                                          : static_cast<uint64_t>(std::get<int64_t>(a.v));
-      if (std::holds_alternative<int64_t>(a.v) && std::get<int64_t>(a.v) <= 0) v = 0;
       if (v == 0 || (v & (v - 1)) != 0) bad("general.alignment " + std::to_string(v) + " is not a power of two");
       alignment = v;
     }
@@ -224,13 +236,15 @@ struct GgufParser {
 
   GgufTensorInfo read_tensor_info(uint64_t index, uint64_t alignment) {
     GgufTensorInfo t;
-    t.name = read_string("name of tensor " + std::to_string(index));
+    context = "tensor info " + std::to_string(index);
+    t.name = read_string("name");
     const std::string what = "tensor '" + t.name + "'";
-    uint32_t n_dims = read<uint32_t>("dimension count of " + what);
+    context = what;
+    uint32_t n_dims = read<uint32_t>("dimension count");
     if (n_dims > kMaxDims) bad(what + " has " + std::to_string(n_dims) + " dimensions (at most 4)");
     int64_t numel = 1;
     for (uint32_t d = 0; d < n_dims; ++d) {
-      uint64_t ne = read<uint64_t>("dimensions of " + what);
+      uint64_t ne = read<uint64_t>("dimensions");
       if (ne > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
         bad(what + " has negative dimension " + std::to_string(static_cast<int64_t>(ne)));
       }
@@ -240,7 +254,7 @@ struct GgufParser {
       t.ne.push_back(n);
     }
     t.shape.assign(t.ne.rbegin(), t.ne.rend());
-    uint32_t ggml_type = read<uint32_t>("type of " + what);
+    uint32_t ggml_type = read<uint32_t>("ggml type");
     try {
       t.dtype = ggml_type_to_dtype(ggml_type, t.name);
     } catch (const InputError&) {
@@ -257,7 +271,7 @@ struct GgufParser {
       bad(what + " is too large");
     }
     t.nbytes = dtype_bytes(t.dtype, numel);
-    t.offset = read<uint64_t>("data offset of " + what);
+    t.offset = read<uint64_t>("data offset");
     if (t.offset % alignment != 0) {
       bad(what + " has data offset " + std::to_string(t.offset) + ", not a multiple of the alignment " +
           std::to_string(alignment));

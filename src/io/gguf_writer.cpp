@@ -40,28 +40,25 @@ struct Out {
   fail("gguf", "cannot write '" + path + "': " + why);
 }
 
-// The integer held by x, which must lie in [lo, hi].
+// The integer held by x, which must fit in T (the width x.type names).
 template <typename T>
 T int_in_range(const GgufValue& x, const std::string& path, const std::string& key) {
+  using Lim = std::numeric_limits<T>;
   bool ok = false;
-  T r = 0;
   if (const auto* i = std::get_if<int64_t>(&x.v)) {
-    if (std::is_signed_v<T> ? (*i >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
-                               *i <= static_cast<int64_t>(std::numeric_limits<T>::max()))
-                            : (*i >= 0 && static_cast<uint64_t>(*i) <= static_cast<uint64_t>(std::numeric_limits<T>::max()))) {
-      ok = true;
-      r = static_cast<T>(*i);
+    if constexpr (std::is_signed_v<T>) {
+      ok = *i >= static_cast<int64_t>(Lim::min()) && *i <= static_cast<int64_t>(Lim::max());
+    } else {
+      ok = *i >= 0 && static_cast<uint64_t>(*i) <= static_cast<uint64_t>(Lim::max());
     }
+    if (ok) return static_cast<T>(*i);
   } else if (const auto* u = std::get_if<uint64_t>(&x.v)) {
-    if (*u <= static_cast<uint64_t>(std::numeric_limits<T>::max())) {
-      ok = true;
-      r = static_cast<T>(*u);
-    }
+    ok = *u <= static_cast<uint64_t>(Lim::max());
+    if (ok) return static_cast<T>(*u);
   } else {
     cannot_write(path, "key '" + key + "' is typed " + gguf_type_name(x.type) + " but does not hold an integer");
   }
-  if (!ok) cannot_write(path, "key '" + key + "' holds a value out of range for " + gguf_type_name(x.type));
-  return r;
+  cannot_write(path, "key '" + key + "' holds a value out of range for " + gguf_type_name(x.type));
 }
 
 void put_value(Out& o, const GgufValue& x, const std::string& path, const std::string& key, int depth) {
@@ -177,10 +174,13 @@ void GgufWriter::write(const std::string& path) const {
 
   uint64_t offset = 0;
   for (const auto& [name, t] : tensors_) {
-    if (t.ndim() > 4) cannot_write(path, "tensor '" + name + "' has " + std::to_string(t.ndim()) + " dimensions (at most 4)");
+    if (t.ndim() > 4) {
+      cannot_write(path, "tensor '" + name + "' has " + std::to_string(t.ndim()) + " dimensions (at most 4)");
+    }
     int64_t block = dtype_block_size(t.dtype());
-    if (t.ndim() > 0 && t.dim(-1) % block != 0) {
-      cannot_write(path, "tensor '" + name + "' has rows of " + std::to_string(t.dim(-1)) +
+    int64_t row = t.ndim() > 0 ? t.dim(-1) : 1;
+    if (row % block != 0) {
+      cannot_write(path, "tensor '" + name + "' has rows of " + std::to_string(row) +
                              " values, not a multiple of the " + dtype_name(t.dtype()) + " block size");
     }
     if (t.empty() && t.nbytes() > 0) cannot_write(path, "tensor '" + name + "' has no data");
