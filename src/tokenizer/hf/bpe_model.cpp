@@ -1,0 +1,252 @@
+// Byte-pair encoding as Hugging Face tokenizers runs it: a piece starts as
+// one symbol per character (with continuing_subword_prefix on all but the
+// first and end_of_word_suffix on the last; unknown characters become their
+// <0xHH> byte tokens under byte_fallback, else unk, consecutive unks fused
+// under fuse_unk), then the adjacent pair with the lowest merge rank is
+// merged until no pair has a rank. A min-heap of candidate pairs over a
+// linked list of symbols makes that O(n log n) per piece; stale heap entries
+// are recognised by re-checking the pair when popped.
+#include <array>
+#include <mutex>
+#include <queue>
+#include <unordered_map>
+
+#include "tokenizer/hf/model.h"
+#include "tokenizer/hf/unicode.h"
+#include "tokenizer/hf/vocab.h"
+
+namespace peft::hf {
+
+namespace {
+
+struct MergeInfo {
+  int32_t rank;
+  int32_t new_id;
+};
+
+uint64_t pair_key(int32_t a, int32_t b) {
+  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
+}
+
+struct Symbol {
+  int32_t id;
+  int32_t prev;  // index of the previous live symbol, -1 at the start
+  int32_t next;  // index of the next live symbol, -1 at the end
+  bool live;
+};
+
+struct Candidate {
+  int32_t rank;
+  int32_t pos;  // index of the left symbol
+  int32_t new_id;
+  // Lowest rank first, then leftmost.
+  bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+};
+
+class BpeModel : public Model {
+ public:
+  explicit BpeModel(const Json& j);
+
+  void tokenize(std::string_view piece, std::vector<int32_t>& out) const override;
+  int32_t token_to_id(std::string_view token) const override { return vocab_.find(token); }
+  const std::string* id_to_token(int32_t id) const override { return vocab_.token(id); }
+  int32_t size() const override { return vocab_.size(); }
+  std::string kind() const override { return "BPE"; }
+
+ private:
+  void merge_word(std::string_view piece, std::vector<int32_t>& out) const;
+  const MergeInfo* find_merge(int32_t a, int32_t b) const {
+    auto it = merges_.find(pair_key(a, b));
+    return it == merges_.end() ? nullptr : &it->second;
+  }
+
+  Vocab vocab_;
+  std::unordered_map<uint64_t, MergeInfo> merges_;
+  std::string unk_token_;
+  int32_t unk_id_ = -1;  // -1: no unk token configured
+  std::string prefix_;   // continuing_subword_prefix
+  std::string suffix_;   // end_of_word_suffix
+  bool fuse_unk_ = false;
+  bool byte_fallback_ = false;
+  bool ignore_merges_ = false;
+  std::array<int32_t, 256> byte_ids_{};  // id of "<0xHH>", -1 when absent
+
+  // Pieces repeat a lot in real text ("the", " and"); remember short ones.
+  static constexpr size_t kCacheCapacity = 10000;
+  static constexpr size_t kCacheMaxKey = 256;
+  mutable std::mutex cache_mutex_;
+  mutable std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> cache_;
+};
+
+BpeModel::BpeModel(const Json& j) {
+  const std::string at = "model BPE";
+  vocab_ = Vocab::from_json(require(j, "vocab", at), at);
+  unk_token_ = opt_string(j, "unk_token", "", at);
+  prefix_ = opt_string(j, "continuing_subword_prefix", "", at);
+  suffix_ = opt_string(j, "end_of_word_suffix", "", at);
+  fuse_unk_ = opt_bool(j, "fuse_unk", false, at);
+  byte_fallback_ = opt_bool(j, "byte_fallback", false, at);
+  ignore_merges_ = opt_bool(j, "ignore_merges", false, at);
+  if (j.contains("unk_token") && !j.at("unk_token").is_null()) {
+    unk_id_ = vocab_.find(unk_token_);
+    // HF accepts such a file and fails only when an unknown character shows
+    // up; we say so at load time, where the fix is obvious.
+    if (unk_id_ < 0) bad_format(at + ": unk_token '" + unk_token_ + "' is not in the vocabulary");
+  }
+  for (int b = 0; b < 256; ++b) {
+    static const char* kHex = "0123456789ABCDEF";
+    const std::string name = std::string("<0x") + kHex[b >> 4] + kHex[b & 15] + ">";
+    byte_ids_[b] = vocab_.find(name);
+  }
+
+  const Json& merges = require(j, "merges", at);
+  if (!merges.is_array()) bad_format(at + ": \"merges\" is not an array");
+  merges_.reserve(merges.size());
+  int32_t rank = 0;
+  for (const Json& m : merges) {
+    std::string a, b;
+    if (m.is_string()) {
+      const std::string s = m.get<std::string>();
+      if (rank == 0 && s.rfind("#version", 0) == 0) continue;  // merges.txt header kept by old writers
+      const size_t sp = s.find(' ');
+      if (sp == std::string::npos) bad_format(at + ": merge " + std::to_string(rank + 1) + " '" + s + "' is not two tokens separated by a space");
+      a = s.substr(0, sp);
+      b = s.substr(sp + 1);
+    } else if (m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string()) {
+      a = m[0].get<std::string>();
+      b = m[1].get<std::string>();
+    } else {
+      bad_format(at + ": merge " + std::to_string(rank + 1) + " is neither \"a b\" nor [a, b]");
+    }
+    const int32_t ia = vocab_.find(a);
+    const int32_t ib = vocab_.find(b);
+    // The merged token drops b's continuing prefix: "hel" + "##lo" -> "hello".
+    std::string merged = a;
+    if (!prefix_.empty() && b.compare(0, prefix_.size(), prefix_) == 0) merged += b.substr(prefix_.size());
+    else merged += b;
+    const int32_t inew = vocab_.find(merged);
+    if (ia < 0 || ib < 0 || inew < 0) {
+      const std::string& missing = ia < 0 ? a : ib < 0 ? b : merged;
+      bad_format(at + ": merge " + std::to_string(rank + 1) + " uses '" + missing + "', which is not in the vocabulary");
+    }
+    merges_.emplace(pair_key(ia, ib), MergeInfo{rank, inew});  // first (lowest) rank wins
+    ++rank;
+  }
+}
+
+void BpeModel::tokenize(std::string_view piece, std::vector<int32_t>& out) const {
+  if (piece.empty()) return;
+  if (ignore_merges_) {
+    const int32_t id = vocab_.find(piece);
+    if (id >= 0) {
+      out.push_back(id);
+      return;
+    }
+  }
+  const bool cacheable = piece.size() <= kCacheMaxKey;
+  if (cacheable) {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    auto it = cache_.find(piece);
+    if (it != cache_.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  const size_t start = out.size();
+  merge_word(piece, out);
+  if (cacheable) {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    if (cache_.size() < kCacheCapacity) cache_.emplace(std::string(piece), std::vector<int32_t>(out.begin() + start, out.end()));
+  }
+}
+
+void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
+  std::vector<Symbol> syms;
+  syms.reserve(w.size());
+  auto add = [&](int32_t id) {
+    const int32_t n = static_cast<int32_t>(syms.size());
+    syms.push_back({id, n - 1, -1, true});
+    if (n > 0) syms[n - 1].next = n;
+  };
+  int32_t pending_unk = -1;  // an unk not yet added (so fuse_unk can extend it)
+  std::string s;
+  size_t i = 0;
+  while (i < w.size()) {
+    const size_t b = i;
+    i += cp_len(static_cast<uint8_t>(w[i]));
+    if (i > w.size()) i = w.size();
+    const bool first = b == 0;
+    const bool last = i == w.size();
+    std::string_view ch = w.substr(b, i - b);
+    int32_t id;
+    if (prefix_.empty() && suffix_.empty()) {
+      id = vocab_.find(ch);
+    } else {
+      s.clear();
+      if (!first) s += prefix_;
+      s += ch;
+      if (last) s += suffix_;
+      ch = s;
+      id = vocab_.find(s);
+    }
+    if (id >= 0) {
+      if (pending_unk >= 0) {
+        add(pending_unk);
+        pending_unk = -1;
+      }
+      add(id);
+      continue;
+    }
+    if (byte_fallback_) {
+      bool all = true;
+      for (char c : ch) all = all && byte_ids_[static_cast<uint8_t>(c)] >= 0;
+      if (all) {
+        // HF leaves a pending unk in place here and adds it later.
+        for (char c : ch) add(byte_ids_[static_cast<uint8_t>(c)]);
+        continue;
+      }
+    }
+    if (unk_id_ >= 0) {
+      if (pending_unk >= 0 && !fuse_unk_) add(pending_unk);
+      pending_unk = unk_id_;
+    }
+    // No unk token: the character is dropped, as HF does.
+  }
+  if (pending_unk >= 0) add(pending_unk);
+
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
+  for (size_t k = 0; k + 1 < syms.size(); ++k) {
+    if (const MergeInfo* m = find_merge(syms[k].id, syms[k + 1].id))
+      heap.push({m->rank, static_cast<int32_t>(k), m->new_id});
+  }
+  while (!heap.empty()) {
+    const Candidate top = heap.top();
+    heap.pop();
+    Symbol& left = syms[top.pos];
+    if (!left.live || left.next < 0) continue;
+    Symbol& right = syms[left.next];
+    // Stale entry: one side has been merged since it was pushed.
+    const MergeInfo* m = find_merge(left.id, right.id);
+    if (m == nullptr || m->new_id != top.new_id) continue;
+    left.id = top.new_id;
+    right.live = false;
+    left.next = right.next;
+    if (left.next >= 0) syms[left.next].prev = top.pos;
+    if (left.prev >= 0) {
+      if (const MergeInfo* pm = find_merge(syms[left.prev].id, left.id))
+        heap.push({pm->rank, left.prev, pm->new_id});
+    }
+    if (left.next >= 0) {
+      if (const MergeInfo* nm = find_merge(left.id, syms[left.next].id))
+        heap.push({nm->rank, top.pos, nm->new_id});
+    }
+  }
+  for (const Symbol& sym : syms)
+    if (sym.live) out.push_back(sym.id);
+}
+
+}  // namespace
+
+std::unique_ptr<Model> make_bpe_model(const Json& j) { return std::make_unique<BpeModel>(j); }
+
+}  // namespace peft::hf

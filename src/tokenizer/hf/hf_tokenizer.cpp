@@ -1,0 +1,199 @@
+#include "tokenizer/hf/hf_tokenizer.h"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+#include "tokenizer/hf/added_tokens.h"
+#include "tokenizer/hf/decoder.h"
+#include "tokenizer/hf/model.h"
+#include "tokenizer/hf/normalizer.h"
+#include "tokenizer/hf/post_processor.h"
+#include "tokenizer/hf/pre_tokenizer.h"
+#include "tokenizer/hf/unicode.h"
+
+namespace peft {
+
+namespace {
+
+using hf::Json;
+
+class HfTokenizer : public Tokenizer {
+ public:
+  HfTokenizer(const Json& root, const Json* config);
+
+  std::vector<int32_t> encode(std::string_view text, bool add_special) const override;
+  std::string decode(const std::vector<int32_t>& ids, bool skip_special) const override;
+  int32_t vocab_size() const override { return std::max(model_->size(), added_.max_id() + 1); }
+  int32_t bos_id() const override { return bos_; }
+  int32_t eos_id() const override { return eos_; }
+  bool adds_bos() const override { return adds_bos_; }
+  std::string token_text(int32_t id) const override;
+  bool is_special(int32_t id) const override {
+    const hf::AddedToken* t = added_.by_id(id);
+    return t != nullptr && t->special;
+  }
+  std::string summary() const override;
+
+ private:
+  int32_t id_of(std::string_view token) const {
+    const int32_t a = added_.find(token);
+    return a >= 0 ? a : model_->token_to_id(token);
+  }
+  void encode_plain(std::string_view text, bool at_start, std::vector<int32_t>& ids) const;
+
+  std::unique_ptr<hf::Normalizer> normalizer_;
+  std::unique_ptr<hf::PreTokenizer> pre_tokenizer_;
+  std::unique_ptr<hf::Model> model_;
+  std::unique_ptr<hf::PostProcessor> post_processor_;
+  std::unique_ptr<hf::Decoder> decoder_;
+  hf::AddedVocab added_;
+  int32_t bos_ = -1;
+  int32_t eos_ = -1;
+  bool adds_bos_ = false;
+  bool byte_level_ = false;
+};
+
+// A token name in tokenizer_config.json: "<s>" or {"content": "<s>", ...}.
+std::string config_token(const Json& config, const char* key) {
+  if (!config.contains(key)) return "";
+  const Json& v = config.at(key);
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_object() && v.contains("content") && v.at("content").is_string()) return v.at("content").get<std::string>();
+  return "";
+}
+
+HfTokenizer::HfTokenizer(const Json& root, const Json* config) {
+  if (!root.is_object()) hf::bad_format("top level is not a JSON object");
+  if (!root.contains("model")) hf::bad_format("no \"model\"");
+  model_ = hf::make_model(root.at("model"));
+  normalizer_ = hf::make_normalizer(root.value("normalizer", Json()));
+  pre_tokenizer_ = hf::make_pre_tokenizer(root.value("pre_tokenizer", Json()));
+  post_processor_ = hf::make_post_processor(root.value("post_processor", Json()));
+  decoder_ = hf::make_decoder(root.value("decoder", Json()));
+  added_.load(root.value("added_tokens", Json()), normalizer_.get());
+  byte_level_ = root.value("pre_tokenizer", Json()).dump().find("\"ByteLevel\"") != std::string::npos;
+
+  // What the post-processor puts around a text, found by running it on a
+  // marker id: the ids before the marker are what it prepends.
+  std::vector<int32_t> probe = {-7};
+  if (post_processor_) post_processor_->process(probe, true);
+  size_t marker = 0;
+  while (marker < probe.size() && probe[marker] != -7) ++marker;
+  adds_bos_ = marker > 0;
+  if (marker > 0) bos_ = probe[0];
+  if (marker + 1 < probe.size()) eos_ = probe.back();
+
+  if (config != nullptr && config->is_object()) {
+    const std::string bos = config_token(*config, "bos_token");
+    const std::string eos = config_token(*config, "eos_token");
+    if (!bos.empty() && id_of(bos) >= 0) bos_ = id_of(bos);
+    if (!eos.empty() && id_of(eos) >= 0) eos_ = id_of(eos);
+  }
+}
+
+void HfTokenizer::encode_plain(std::string_view text, bool at_start, std::vector<int32_t>& ids) const {
+  std::string normalized(text);
+  if (normalizer_) normalizer_->normalize(normalized);
+  for (const hf::Segment& seg : added_.split(normalized, true)) {
+    if (seg.id >= 0) {
+      ids.push_back(seg.id);
+      continue;
+    }
+    std::vector<hf::Piece> pieces;
+    pieces.push_back({normalized.substr(seg.begin, seg.end - seg.begin), at_start && seg.begin == 0});
+    if (pre_tokenizer_) pre_tokenizer_->pre_tokenize(pieces);
+    for (const hf::Piece& p : pieces) model_->tokenize(p.text, ids);
+  }
+}
+
+std::vector<int32_t> HfTokenizer::encode(std::string_view raw, bool add_special) const {
+  const std::string text = hf::sanitize_utf8(raw);
+  std::vector<int32_t> ids;
+  for (const hf::Segment& seg : added_.split(text, false)) {
+    if (seg.id >= 0) {
+      ids.push_back(seg.id);
+    } else {
+      encode_plain(std::string_view(text).substr(seg.begin, seg.end - seg.begin), seg.begin == 0, ids);
+    }
+  }
+  if (post_processor_) post_processor_->process(ids, add_special);
+  return ids;
+}
+
+std::string HfTokenizer::decode(const std::vector<int32_t>& ids, bool skip_special) const {
+  std::vector<std::string> tokens;
+  tokens.reserve(ids.size());
+  for (int32_t id : ids) {
+    const hf::AddedToken* a = added_.by_id(id);
+    if (a != nullptr) {
+      if (skip_special && a->special) continue;
+      tokens.push_back(a->content);
+      continue;
+    }
+    const std::string* t = model_->id_to_token(id);
+    if (t != nullptr) tokens.push_back(*t);  // unknown ids are dropped, as HF does
+  }
+  std::string text;
+  if (decoder_) {
+    decoder_->decode_chain(tokens);
+    for (const std::string& t : tokens) text += t;
+  } else {
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      if (i) text.push_back(' ');
+      text += tokens[i];
+    }
+  }
+  return text;
+}
+
+std::string HfTokenizer::token_text(int32_t id) const {
+  if (const hf::AddedToken* a = added_.by_id(id)) return a->content;
+  const std::string* t = model_->id_to_token(id);
+  return t ? *t : std::string();
+}
+
+std::string HfTokenizer::summary() const {
+  std::ostringstream s;
+  s << "tokenizer.json " << model_->kind() << (byte_level_ ? " (byte-level)" : "") << ", " << vocab_size()
+    << " tokens, bos " << bos_ << ", eos " << eos_;
+  return s.str();
+}
+
+bool read_text(const std::string& path, std::string& out) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return false;
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> load_hf_tokenizer(const std::string& path) {
+  std::string bytes;
+  if (!read_text(path, bytes)) fail("tokenizer", path + ": cannot read the file");
+  Json root = Json::parse(bytes, nullptr, false);
+  if (root.is_discarded()) fail("tokenizer", path + ": not valid JSON");
+  Json config;
+  bool have_config = false;
+  {
+    const std::filesystem::path cfg = std::filesystem::path(path).parent_path() / "tokenizer_config.json";
+    std::string cbytes;
+    if (read_text(cfg.string(), cbytes)) {
+      config = Json::parse(cbytes, nullptr, false);
+      have_config = !config.is_discarded() && config.is_object();  // a broken config is not ours to judge
+    }
+  }
+  try {
+    return std::make_unique<HfTokenizer>(root, have_config ? &config : nullptr);
+  } catch (const hf::FormatError& e) {
+    fail("tokenizer", path + ": " + e.what());
+  } catch (const Json::exception& e) {
+    fail("tokenizer", path + ": unexpected JSON structure (" + std::string(e.what()) + ")");
+  }
+}
+
+}  // namespace peft

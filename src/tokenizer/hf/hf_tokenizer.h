@@ -1,0 +1,19 @@
+// A Hugging Face tokenizer.json as a peft::Tokenizer: added tokens, then
+// normalizer, pre-tokenizer, model and post-processor on encode; decoder on
+// decode. The pipeline is assembled from the file, with no per-model code.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "tokenizer/tokenizer.h"
+
+namespace peft {
+
+// Reads `tokenizer_json_path`. A tokenizer_config.json beside it, when
+// present, supplies the BOS/EOS token names (transformers' extra
+// clean_up_tokenization_spaces pass is not applied: the goldens made by
+// transformers 4.57 for GPT-2 show it off). Throws
+// InputError "[tokenizer] <path>: <problem>" for a file it cannot use.
+std::unique_ptr<Tokenizer> load_hf_tokenizer(const std::string& tokenizer_json_path);
+
+}  // namespace peft

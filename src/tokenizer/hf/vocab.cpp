@@ -1,0 +1,28 @@
+#include "tokenizer/hf/vocab.h"
+
+namespace peft::hf {
+
+Vocab Vocab::from_json(const Json& j, const std::string& where) {
+  if (!j.is_object()) bad_format(where + ": \"vocab\" is not an object of token -> id");
+  Vocab v;
+  v.ids_.reserve(j.size());
+  int64_t max_id = -1;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (!it.value().is_number_integer()) bad_format(where + ": id of token '" + it.key() + "' is not an integer");
+    const int64_t id = it.value().get<int64_t>();
+    // Ids index a table; a few million is far beyond any real vocabulary.
+    if (id < 0 || id > (1 << 24)) bad_format(where + ": token '" + it.key() + "' has id " + std::to_string(id) + " out of range");
+    max_id = std::max(max_id, id);
+    v.ids_.emplace(it.key(), static_cast<int32_t>(id));
+  }
+  v.tokens_.resize(static_cast<size_t>(max_id + 1));
+  v.present_.assign(static_cast<size_t>(max_id + 1), false);
+  for (const auto& [tok, id] : v.ids_) {
+    if (v.present_[id]) bad_format(where + ": id " + std::to_string(id) + " is given to two tokens");
+    v.tokens_[id] = tok;
+    v.present_[id] = true;
+  }
+  return v;
+}
+
+}  // namespace peft::hf

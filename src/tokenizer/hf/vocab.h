@@ -1,0 +1,41 @@
+// A string <-> id table for the models whose tokenizer.json vocabulary is an
+// object {"token": id} (BPE, WordPiece). Ids may have gaps.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "tokenizer/hf/json_util.h"
+
+namespace peft::hf {
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+class Vocab {
+ public:
+  // From {"token": id, ...}; throws FormatError for negative or huge ids and
+  // for two tokens sharing an id.
+  static Vocab from_json(const Json& j, const std::string& where);
+
+  int32_t find(std::string_view token) const {
+    auto it = ids_.find(token);
+    return it == ids_.end() ? -1 : it->second;
+  }
+  const std::string* token(int32_t id) const {
+    if (id < 0 || static_cast<size_t>(id) >= tokens_.size() || !present_[id]) return nullptr;
+    return &tokens_[id];
+  }
+  int32_t size() const { return static_cast<int32_t>(tokens_.size()); }
+
+ private:
+  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> ids_;
+  std::vector<std::string> tokens_;
+  std::vector<bool> present_;
+};
+
+}  // namespace peft::hf

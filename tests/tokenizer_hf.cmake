@@ -1,0 +1,1 @@
+peft_test(test_tokenizer_hf peft_tokenizer)
