@@ -1,0 +1,56 @@
+// Chat templates: the Jinja programs in Hugging Face tokenizer_config.json
+// (or chat_template.jinja) that turn a list of messages into the prompt text
+// a model was trained on. Rendering follows Jinja as transformers configures
+// it (trim_blocks, lstrip_blocks, loop controls, its tojson, raise_exception
+// and strftime_now), so the text matches Python's byte for byte.
+//
+// Errors are peft::InputError: "[template] <name>:<line>: <problem>" for
+// malformed templates and runtime faults, "[template] <message>" when the
+// template itself calls raise_exception(message).
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace peft {
+
+namespace jinja {
+struct Node;
+}
+
+struct ChatRenderOptions {
+  // What strftime_now() reports; the current time when absent.
+  std::optional<std::chrono::system_clock::time_point> now;
+};
+
+class ChatTemplate {
+ public:
+  // A .jinja file, a tokenizer_config.json (its chat_template: a string, or a
+  // list of {name, template} of which "default" is used), or a model
+  // directory holding chat_template.jinja or tokenizer_config.json.
+  static ChatTemplate from_file(const std::string& path);
+  // `name` appears in error messages.
+  static ChatTemplate from_string(const std::string& source, const std::string& name = "template");
+
+  // Renders with the keys of `context` (messages, add_generation_prompt,
+  // bos_token, tools, ...) as variables. Object key order is kept, so
+  // tojson prints dicts as they were given.
+  std::string render(const nlohmann::ordered_json& context, const ChatRenderOptions& options = {}) const;
+  std::string render(const nlohmann::json& context, const ChatRenderOptions& options = {}) const;
+
+  const std::string& name() const { return name_; }
+  const std::string& source() const { return source_; }
+  // Special tokens named in the tokenizer_config.json the template came from
+  // (empty otherwise).
+  const std::string& bos_token() const { return bos_token_; }
+  const std::string& eos_token() const { return eos_token_; }
+
+ private:
+  std::string name_, source_, bos_token_, eos_token_;
+  std::shared_ptr<const std::vector<std::unique_ptr<jinja::Node>>> nodes_;
+};
+
+}  // namespace peft

@@ -1,0 +1,287 @@
+#include "tokenizer/chat_template/lexer.h"
+
+#include <cctype>
+#include <cstdint>
+
+namespace peft::jinja {
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    out += static_cast<char>(0xC0 | (cp >> 6));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else if (cp < 0x10000) {
+    out += static_cast<char>(0xE0 | (cp >> 12));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (cp >> 18));
+    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (cp & 0x3F));
+  }
+}
+
+class Lexer {
+ public:
+  explicit Lexer(const std::string& src) : src_(normalize(src)) {}
+
+  std::vector<Token> run() {
+    size_t pos = 0;
+    while (pos < src_.size()) {
+      size_t start = find_tag(pos);
+      std::string text = src_.substr(pos, (start == std::string::npos ? src_.size() : start) - pos);
+      if (start == std::string::npos) {
+        emit_text(text, pos);
+        break;
+      }
+      char kind = src_[start + 1];  // '{', '%' or '#'
+      char mod = start + 2 < src_.size() ? src_[start + 2] : '\0';
+      if (mod == '-') {
+        size_t n = text.size();
+        while (n > 0 && is_space(text[n - 1])) --n;
+        text.resize(n);
+      } else if (mod != '+' && kind != '{') {
+        // lstrip_blocks: drop the indentation before a tag that starts its line.
+        size_t l_pos = text.rfind('\n');
+        l_pos = l_pos == std::string::npos ? 0 : l_pos + 1;
+        bool line_starting = pos == 0 || src_[pos - 1] == '\n';
+        if (l_pos > 0 || line_starting) {
+          bool blank = true;
+          for (size_t i = l_pos; i < text.size(); ++i)
+            if (text[i] != ' ' && text[i] != '\t') blank = false;
+          if (blank) text.resize(l_pos);
+        }
+      }
+      emit_text(text, pos);
+      line_ += count_lines(pos, start);
+      size_t inner = start + 2 + ((mod == '-' || mod == '+') ? 1 : 0);
+      if (kind == '#') {
+        size_t end = src_.find("#}", inner);
+        if (end == std::string::npos) throw SyntaxError{line_, "unclosed comment '{#'"};
+        bool strip = end > inner && src_[end - 1] == '-';
+        bool keep = end > inner && src_[end - 1] == '+';
+        line_ += count_lines(start, end + 2);
+        pos = after_tag(end + 2, strip, !keep);
+      } else {
+        pos = lex_tag(inner, kind == '{');
+      }
+    }
+    tokens_.push_back({TokKind::Eof, "", line_});
+    return std::move(tokens_);
+  }
+
+ private:
+  // Newlines become "\n" everywhere, and one trailing newline goes
+  // (Jinja's newline_sequence and keep_trailing_newline=False).
+  static std::string normalize(const std::string& s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '\r') {
+        out += '\n';
+        if (i + 1 < s.size() && s[i + 1] == '\n') ++i;
+      } else {
+        out += s[i];
+      }
+    }
+    if (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  size_t find_tag(size_t pos) const {
+    for (size_t i = pos; i + 1 < src_.size(); ++i)
+      if (src_[i] == '{' && (src_[i + 1] == '{' || src_[i + 1] == '%' || src_[i + 1] == '#')) return i;
+    return std::string::npos;
+  }
+
+  int count_lines(size_t a, size_t b) const {
+    int n = 0;
+    for (size_t i = a; i < b && i < src_.size(); ++i) n += src_[i] == '\n';
+    return n;
+  }
+
+  void emit_text(const std::string& text, size_t) {
+    if (!text.empty()) tokens_.push_back({TokKind::Text, text, line_});
+  }
+
+  // Where text resumes after a tag ending at `pos`: `-` strips all following
+  // whitespace; a block or comment drops one newline (trim_blocks).
+  size_t after_tag(size_t pos, bool strip, bool trim_newline) {
+    if (strip) {
+      while (pos < src_.size() && is_space(src_[pos])) {
+        line_ += src_[pos] == '\n';
+        ++pos;
+      }
+    } else if (trim_newline && pos < src_.size() && src_[pos] == '\n') {
+      ++line_;
+      ++pos;
+    }
+    return pos;
+  }
+
+  // Lexes the expression tokens of a {{ }} or {% %} tag starting at `pos`.
+  size_t lex_tag(size_t pos, bool is_var) {
+    tokens_.push_back({is_var ? TokKind::VarBegin : TokKind::BlockBegin, "", line_});
+    int depth = 0;  // open brackets: an end marker inside them is not the end
+    const char close = is_var ? '}' : '%';
+    while (true) {
+      while (pos < src_.size() && is_space(src_[pos])) {
+        line_ += src_[pos] == '\n';
+        ++pos;
+      }
+      if (pos >= src_.size()) throw SyntaxError{line_, is_var ? "unclosed '{{'" : "unclosed '{%'"};
+      if (depth == 0) {
+        // "-}}", "+%}" or "}}" / "%}".
+        char c = src_[pos];
+        size_t m = (c == '-' || c == '+') ? pos + 1 : pos;
+        if (m + 1 < src_.size() && src_[m] == close && src_[m + 1] == '}' && (c != '+' || !is_var)) {
+          tokens_.push_back({is_var ? TokKind::VarEnd : TokKind::BlockEnd, "", line_});
+          return after_tag(m + 2, c == '-', !is_var && c != '+');
+        }
+      }
+      pos = lex_token(pos, depth);
+    }
+  }
+
+  size_t lex_token(size_t pos, int& depth) {
+    char c = src_[pos];
+    if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      size_t e = pos;
+      while (e < src_.size() && (std::isalnum(static_cast<unsigned char>(src_[e])) || src_[e] == '_')) ++e;
+      tokens_.push_back({TokKind::Name, src_.substr(pos, e - pos), line_});
+      return e;
+    }
+    if (std::isdigit(static_cast<unsigned char>(c))) return lex_number(pos);
+    if (c == '\'' || c == '"') return lex_string(pos);
+    static const char* kTwo[] = {"//", "**", "==", "!=", "<=", ">="};
+    for (const char* op : kTwo) {
+      if (src_.compare(pos, 2, op) == 0) {
+        tokens_.push_back({TokKind::Op, op, line_});
+        return pos + 2;
+      }
+    }
+    static const std::string kOne = "+-*/%~<>=()[]{},.:|;";
+    if (kOne.find(c) != std::string::npos) {
+      if (c == '(' || c == '[' || c == '{') ++depth;
+      if (c == ')' || c == ']' || c == '}') {
+        if (depth == 0) throw SyntaxError{line_, std::string("unexpected '") + c + "'"};
+        --depth;
+      }
+      tokens_.push_back({TokKind::Op, std::string(1, c), line_});
+      return pos + 1;
+    }
+    throw SyntaxError{line_, std::string("unexpected character '") + c + "'"};
+  }
+
+  size_t digits(size_t pos) const {
+    while (pos < src_.size() && (std::isdigit(static_cast<unsigned char>(src_[pos])) || src_[pos] == '_')) ++pos;
+    return pos;
+  }
+
+  size_t lex_number(size_t pos) {
+    size_t e = digits(pos);
+    bool is_float = false;
+    if (e + 1 < src_.size() && src_[e] == '.' && std::isdigit(static_cast<unsigned char>(src_[e + 1]))) {
+      e = digits(e + 1);
+      is_float = true;
+    }
+    if (e < src_.size() && (src_[e] == 'e' || src_[e] == 'E')) {
+      size_t x = e + 1;
+      if (x < src_.size() && (src_[x] == '+' || src_[x] == '-')) ++x;
+      if (x < src_.size() && std::isdigit(static_cast<unsigned char>(src_[x]))) {
+        e = digits(x);
+        is_float = true;
+      }
+    }
+    std::string text;
+    for (size_t i = pos; i < e; ++i)
+      if (src_[i] != '_') text += src_[i];
+    tokens_.push_back({is_float ? TokKind::Float : TokKind::Int, text, line_});
+    return e;
+  }
+
+  // Decodes a quoted literal with Python's escapes (\n, \t, \xhh, \uXXXX,
+  // \UXXXXXXXX, octal, \\, quotes); unknown escapes stay as written.
+  size_t lex_string(size_t pos) {
+    char q = src_[pos];
+    int start_line = line_;
+    std::string out;
+    size_t i = pos + 1;
+    auto hex = [&](size_t at, int n, uint32_t& cp) {
+      if (at + n > src_.size()) return false;
+      cp = 0;
+      for (int k = 0; k < n; ++k) {
+        char h = src_[at + k];
+        if (!std::isxdigit(static_cast<unsigned char>(h))) return false;
+        cp = cp * 16 + (std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : (std::tolower(h) - 'a' + 10));
+      }
+      return true;
+    };
+    while (true) {
+      if (i >= src_.size()) throw SyntaxError{start_line, "unterminated string literal"};
+      char c = src_[i];
+      if (c == q) break;
+      if (c == '\n') ++line_;
+      if (c != '\\') {
+        out += c;
+        ++i;
+        continue;
+      }
+      if (i + 1 >= src_.size()) throw SyntaxError{start_line, "unterminated string literal"};
+      char e = src_[i + 1];
+      i += 2;
+      switch (e) {
+        case 'n': out += '\n'; break;
+        case 't': out += '\t'; break;
+        case 'r': out += '\r'; break;
+        case 'a': out += '\a'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'v': out += '\v'; break;
+        case '\\': out += '\\'; break;
+        case '\'': out += '\''; break;
+        case '"': out += '"'; break;
+        case '\n': ++line_; break;  // line continuation
+        case 'x':
+        case 'u':
+        case 'U': {
+          int n = e == 'x' ? 2 : (e == 'u' ? 4 : 8);
+          uint32_t cp;
+          if (!hex(i, n, cp) || cp > 0x10FFFF)
+            throw SyntaxError{line_, std::string("bad \\") + e + " escape in string literal"};
+          append_utf8(out, cp);
+          i += n;
+          break;
+        }
+        default:
+          if (e >= '0' && e <= '7') {
+            uint32_t cp = e - '0';
+            for (int k = 0; k < 2 && i < src_.size() && src_[i] >= '0' && src_[i] <= '7'; ++k, ++i)
+              cp = cp * 8 + (src_[i] - '0');
+            append_utf8(out, cp);
+          } else {
+            out += '\\';
+            out += e;
+          }
+      }
+    }
+    tokens_.push_back({TokKind::String, out, start_line});
+    return i + 1;
+  }
+
+  std::string src_;
+  std::vector<Token> tokens_;
+  int line_ = 1;
+};
+
+}  // namespace
+
+std::vector<Token> lex_template(const std::string& source) { return Lexer(source).run(); }
+
+}  // namespace peft::jinja
