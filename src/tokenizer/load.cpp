@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "io/gguf.h"
+#include "tokenizer/hf/hf_tokenizer.h"
 
 namespace peft {
 
@@ -26,8 +27,12 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::exists(path, ec)) fail("tokenizer", path + ": no such file or directory");
-  if (fs::is_directory(path, ec) || ends_with(path, ".json"))
-    fail("tokenizer", "tokenizer.json is not supported yet (" + path + ")");
+  if (fs::is_directory(path, ec)) {
+    const std::string json = (fs::path(path) / "tokenizer.json").string();
+    if (!fs::exists(json, ec)) fail("tokenizer", path + ": directory has no tokenizer.json");
+    return load_hf_tokenizer(json);
+  }
+  if (ends_with(path, ".json")) return load_hf_tokenizer(path);
   if (ends_with(path, ".gguf") || has_gguf_magic(path)) {
     auto file = GgufFile::open(path);
     return load_gguf_tokenizer(*file);
