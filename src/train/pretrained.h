@@ -1,0 +1,24 @@
+// A pretrained model with its tokenizer, loaded from a path the user gives:
+// a GGUF file (a Hugging Face directory is added by the HF loader).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "io/gguf.h"
+#include "model/llama.h"
+#include "tokenizer/tokenizer.h"
+
+namespace peft {
+
+struct Pretrained {
+  std::string path;
+  std::string format;  // "gguf" or "hf"
+  std::shared_ptr<GgufFile> gguf;  // when loaded from GGUF
+  std::unique_ptr<LlamaModel<float>> model;
+  std::unique_ptr<Tokenizer> tokenizer;
+};
+
+// Throws InputError "[model] ..." / "[gguf] ..." / "[tokenizer] ..." on bad input.
+Pretrained load_pretrained(const std::string& path);
+
+}  // namespace peft

@@ -1,0 +1,68 @@
+// peft generate: sample a continuation from a model, streamed to stdout.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "common.h"
+#include "core/log.h"
+#include "train/generate.h"
+#include "train/pretrained.h"
+
+namespace peft::cli {
+namespace {
+
+struct Opts {
+  CommonOptions common;
+  std::string model, prompt;
+  int64_t max_tokens = 256;
+  double temperature = 0.8, top_p = 0.95;
+  int64_t top_k = 40;
+  uint64_t seed = 0;
+  bool json = false;
+};
+
+std::function<int()> setup(CLI::App& app) {
+  auto o = std::make_shared<Opts>();
+  app.add_option("-m,--model", o->model, "Model: a GGUF file")->required();
+  app.add_option("-p,--prompt", o->prompt, "Text to continue (default: start from BOS)");
+  app.add_option("-n,--max-tokens", o->max_tokens, "Tokens to generate")->check(CLI::NonNegativeNumber);
+  app.add_option("--temperature", o->temperature, "Sampling temperature; 0 = greedy")->check(CLI::NonNegativeNumber);
+  app.add_option("--top-k", o->top_k, "Keep the k most likely tokens (0 = all)")->check(CLI::NonNegativeNumber);
+  app.add_option("--top-p", o->top_p, "Nucleus sampling threshold in (0, 1]")->check(CLI::Range(0.0, 1.0));
+  app.add_option("--seed", o->seed, "Random seed");
+  app.add_flag("--json", o->json, "Print one JSON object {text, tokens, tokens_per_second} instead of streaming");
+  add_common_options(app, o->common);
+  return [o]() {
+    apply_common_options(o->common);
+    Pretrained p = load_pretrained(o->model);
+    GenerateOptions g;
+    g.prompt = o->prompt;
+    g.max_tokens = o->max_tokens;
+    g.sampler.temperature = o->temperature;
+    g.sampler.top_k = o->top_k;
+    g.sampler.top_p = o->top_p;
+    g.sampler.seed = o->seed;
+    GenerateResult r = generate(*p.model, *p.tokenizer, g, [&](const std::string& piece) {
+      if (!o->json) {
+        std::fwrite(piece.data(), 1, piece.size(), stdout);
+        std::fflush(stdout);
+      }
+    });
+    if (o->json) {
+      nlohmann::json j;
+      j["text"] = r.text;
+      j["tokens"] = r.tokens;
+      j["prompt_tokens"] = r.prompt_tokens;
+      j["tokens_per_second"] = r.tokens_per_second;
+      std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    } else {
+      log_info("\n[" + std::to_string(r.tokens.size()) + " tokens, " + std::to_string(r.tokens_per_second) + " tokens/s]");
+    }
+    return 0;
+  };
+}
+
+PEFT_COMMAND("generate", "Generate text from a model", setup);
+
+}  // namespace
+}  // namespace peft::cli

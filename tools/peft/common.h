@@ -1,0 +1,21 @@
+// Small helpers shared by the subcommands: options every command has, and
+// file reading with the CLI's error style.
+#pragma once
+#include <CLI/CLI.hpp>
+#include <string>
+
+namespace peft::cli {
+
+struct CommonOptions {
+  int threads = 0;  // 0 = all cores
+  bool quiet = false;
+};
+
+void add_common_options(CLI::App& app, CommonOptions& o);
+void apply_common_options(const CommonOptions& o);
+// Reads a whole file; throws InputError "[io] cannot read 'path': reason".
+std::string read_text_file(const std::string& path);
+// Formats seconds as "1m23s" / "45s".
+std::string format_duration(double seconds);
+
+}  // namespace peft::cli
