@@ -111,7 +111,7 @@ TEST(PeftConfig, ReadsWhatPeftWritesAndRejectsWhatWeCannotUse) {
 
 // ---------------------------------------------------------------- directory
 
-TEST(PeftDir, WriteOpenRoundTripAndErrors) {
+TEST(PeftFiles, WriteOpenRoundTripAndErrors) {
   Rng rng(1);
   const std::string dir = test::temp_dir("peft_adapter");
   const std::string m = gguf_to_hf_module("blk.0.attn_q");

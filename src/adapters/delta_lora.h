@@ -28,16 +28,6 @@ struct DeltaLoraOptions {
   int64_t start = 0;  // K: the base moves only after steps t > K
 };
 
-// A plain LoRA equal to the trained Delta-LoRA on the original base.
-template <typename T>
-struct LoraExport {
-  int rank = 0;
-  double alpha = 0;
-  bool rslora = false;
-  std::vector<T> A;  // [rank, in]
-  std::vector<T> B;  // [out, rank]
-};
-
 template <typename T>
 class DeltaLoraAdapter : public LoraAdapter<T> {
  public:

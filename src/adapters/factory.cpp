@@ -153,6 +153,11 @@ std::unique_ptr<Adapter<T>> make_adapter(const AdapterConfig& cfg, const LinearI
   if (!row_perm.empty()) fail("adapters", "a row order applies to vera adapters only");
   LoraOptions lo;
   lo.rank = rank_for(cfg, info);
+  // A trained LoRA of larger rank than the layer is legal (a loaded rank-2r
+  // export can be), but choosing one is a mistake: ΔW cannot use the extra rank.
+  if (lo.rank > std::min(info.in, info.out))
+    fail("adapters", "layer '" + info.name + "': rank " + std::to_string(lo.rank) + " exceeds min(in, out) = " +
+                         std::to_string(std::min(info.in, info.out)));
   lo.alpha = alpha_for(cfg, info);
   lo.rslora = cfg.rslora;
   lo.dropout = cfg.dropout;

@@ -1,5 +1,6 @@
 #include "adapters/lora.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "adapters/init.h"
@@ -40,9 +41,6 @@ LoraAdapter<T>::LoraAdapter(const LinearInfo& info, const LoraOptions& opt, cons
   const std::string where = "layer '" + info.name + "': ";
   if (info.in <= 0 || info.out <= 0) fail("adapters", where + "empty layer shape");
   if (opt.rank <= 0) fail("adapters", where + "rank must be positive, got " + std::to_string(opt.rank));
-  if (opt.rank > std::min(info.in, info.out))
-    fail("adapters", where + "rank " + std::to_string(opt.rank) + " exceeds min(in, out) = " +
-                         std::to_string(std::min(info.in, info.out)));
   if (!(opt.dropout >= 0 && opt.dropout < 1))
     fail("adapters", where + "dropout must be in [0, 1), got " + std::to_string(opt.dropout));
   if (!std::isfinite(opt.alpha)) fail("adapters", where + "alpha must be finite");
@@ -57,7 +55,11 @@ LoraAdapter<T>::LoraAdapter(const LinearInfo& info, const LoraOptions& opt, cons
     init_normal(rng, A_.data(), r_ * info.in, 1.0 / r_);
   } else if (opt.init == "pissa") {
     if (!W) fail("adapters", where + "pissa init needs the base weight");
+    if (r_ > std::min(info.in, info.out))
+      fail("adapters", where + "pissa init needs rank <= min(in, out) = " + std::to_string(std::min(info.in, info.out)));
     pissa_init(W, info.out, info.in, r_, s_, A_.data(), B_.data());
+    init_A_ = A_;
+    init_B_ = B_;
   } else {
     fail("adapters", "unknown init '" + opt.init + "' (kaiming, gaussian, pissa)");
   }
@@ -146,6 +148,34 @@ void LoraAdapter<T>::merge_into(T* W) const {
 template <typename T>
 void LoraAdapter<T>::unmerge_from(T* W) const {
   add_delta(W, -1.0);
+}
+
+template <typename T>
+LoraExport<T> LoraAdapter<T>::export_lora() const {
+  LoraExport<T> e;
+  e.rslora = rslora_;
+  if (init_A_.empty()) {
+    e.rank = r_;
+    e.alpha = alpha_;
+    e.A = A_;
+    e.B = B_;
+    return e;
+  }
+  const int64_t in = info_.in, out = info_.out;
+  const int r2 = 2 * r_;
+  e.rank = r2;
+  // Keep s: alpha' = s · r' (or s · sqrt(r') with rsLoRA).
+  e.alpha = rslora_ ? s_ * std::sqrt(static_cast<double>(r2)) : s_ * r2;
+  e.A.resize(r2 * in);
+  e.B.resize(out * r2);
+  std::copy(A_.begin(), A_.end(), e.A.begin());
+  std::copy(init_A_.begin(), init_A_.end(), e.A.begin() + r_ * in);
+  for (int64_t i = 0; i < out; ++i)
+    for (int k = 0; k < r_; ++k) {
+      e.B[i * r2 + k] = B_[i * r_ + k];
+      e.B[i * r2 + r_ + k] = -init_B_[i * r_ + k];
+    }
+  return e;
 }
 
 template class LoraAdapter<float>;

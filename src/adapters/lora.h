@@ -33,6 +33,16 @@ struct LoraOptions {
 // s = alpha / r, or alpha / sqrt(r) with rsLoRA.
 double lora_scaling(double alpha, int rank, bool rslora);
 
+// A plain LoRA (on the original, unmodified base) as written to a file.
+template <typename T>
+struct LoraExport {
+  int rank = 0;
+  double alpha = 0;
+  bool rslora = false;
+  std::vector<T> A;  // [rank, in]
+  std::vector<T> B;  // [out, rank]
+};
+
 template <typename T>
 class LoraAdapter : public Adapter<T> {
  public:
@@ -58,6 +68,12 @@ class LoraAdapter : public Adapter<T> {
   void merge_into(T* W) const override;
   void unmerge_from(T* W) const override;
   Rng* dropout_rng() override { return &drop_rng_; }
+
+  // This adapter as a LoRA on the original base. Usually A, B themselves; a
+  // PiSSA adapter (whose base became W − s·B₀A₀) is the rank-2r LoRA
+  //   B' = [B | −B₀], A' = [A ; A₀], same s,
+  // PEFT's own conversion of PiSSA to LoRA, so any reader can use it.
+  LoraExport<T> export_lora() const;
 
   const LinearInfo& info() const { return info_; }
   int rank() const { return r_; }
@@ -85,6 +101,7 @@ class LoraAdapter : public Adapter<T> {
   double alpha_ = 0, s_ = 0, p_ = 0;
   bool rslora_ = false;
   std::vector<T> A_, B_, gA_, gB_;  // [r, in], [out, r] and their gradients
+  std::vector<T> init_A_, init_B_;  // PiSSA's A₀, B₀ (empty for other inits)
   Rng drop_rng_;
   DropoutReplay mask_;   // the mask of the last training forward
   int64_t last_n_ = 0;   // rows of the last forward, 0 when nothing is kept

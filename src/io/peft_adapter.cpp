@@ -222,6 +222,11 @@ PeftAdapter PeftAdapter::open(const std::string& dir) {
 std::vector<std::string> PeftAdapter::keys() const { return file_->names(); }
 bool PeftAdapter::has(const std::string& key) const { return file_->has(key); }
 
+Shape PeftAdapter::shape(const std::string& key) const {
+  if (!file_->has(key)) fail("peft", dir_ + ": missing tensor '" + key + "'");
+  return file_->shape(key);
+}
+
 Tensor PeftAdapter::tensor(const std::string& key, const Shape& shape) const {
   if (!file_->has(key)) fail("peft", dir_ + ": missing tensor '" + key + "'");
   if (file_->shape(key) != shape)

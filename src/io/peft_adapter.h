@@ -70,6 +70,8 @@ class PeftAdapter {
   const std::string& dir() const { return dir_; }
   std::vector<std::string> keys() const;
   bool has(const std::string& key) const;
+  // The stored shape of `key`; "[peft] <dir>: missing tensor '<key>'" if absent.
+  Shape shape(const std::string& key) const;
   // The tensor under `key` converted to f32, checked against `shape`:
   // "[peft] <dir>: missing tensor '<key>'" or "… has shape [a, b], expected [c, d]".
   Tensor tensor(const std::string& key, const Shape& shape) const;

@@ -1,0 +1,204 @@
+#include "adapters/peft_dir.h"
+
+#include <algorithm>
+#include <cmath>
+#include <regex>
+#include <set>
+
+#include "adapters/delta_lora.h"
+#include "adapters/lora.h"
+#include "core/error.h"
+#include "io/hf_names.h"
+
+namespace peft {
+
+namespace {
+
+Tensor f32_tensor(const std::vector<float>& v, Shape shape) {
+  Tensor t = Tensor::zeros(DType::F32, shape);
+  std::copy(v.begin(), v.end(), t.mutable_ptr<float>());
+  return t;
+}
+
+// HF short name for a module kind: q → q_proj.
+std::string hf_kind(const std::string& kind) { return kind + "_proj"; }
+
+// PEFT's rank_pattern / alpha_pattern rule: the key matches the end of the
+// module path at a dot boundary, as a regex.
+bool peft_pattern_matches(const std::string& key, const std::string& module_path) {
+  try {
+    return std::regex_match(module_path, std::regex("(.*\\.)?(" + key + ")"));
+  } catch (const std::regex_error&) {
+    fail("peft", "pattern key '" + key + "' is not a valid regular expression");
+  }
+}
+
+// rows[i] of ours → HF row hf_rows[i] (identity when empty).
+std::vector<float> to_hf_rows(const std::vector<float>& m, int64_t rows, int64_t cols, const PeftLayer& l) {
+  if (l.hf_rows.empty()) return m;
+  std::vector<float> out(m.size());
+  scatter_rows(m.data(), out.data(), rows, cols, l.hf_rows);
+  return out;
+}
+void from_hf_rows(const float* hf, float* ours, int64_t rows, int64_t cols, const PeftLayer& l) {
+  for (int64_t i = 0; i < rows; ++i) {
+    const int64_t j = l.hf_rows.empty() ? i : l.hf_rows[i];
+    std::copy(hf + j * cols, hf + (j + 1) * cols, ours + i * cols);
+  }
+}
+
+void check_rows(const PeftLayer& l) {
+  if (l.hf_rows.empty()) return;
+  if (static_cast<int64_t>(l.hf_rows.size()) != l.info.out)
+    fail("peft", "row order for '" + l.info.name + "' does not match its " + std::to_string(l.info.out) + " rows");
+  invert_permutation(l.hf_rows);  // throws when it is not a permutation
+}
+
+}  // namespace
+
+void save_peft_dir(const std::string& dir, const AdapterConfig& cfg,
+                   const std::vector<std::pair<PeftLayer, const Adapter<float>*>>& layers,
+                   const VeraShared<float>* shared, const PeftSaveOptions& opt) {
+  PeftAdapterConfig pc;
+  pc.base_model_name_or_path = opt.base_model_name_or_path;
+  pc.task_type = opt.task_type;
+  std::map<std::string, Tensor> tensors;
+  std::set<std::string> kinds, paths;
+  const bool vera = cfg.method == "vera";
+  pc.peft_type = vera ? "VERA" : "LORA";
+  pc.dropout = cfg.method == "delta-lora" ? 0.0 : cfg.dropout;
+  pc.use_rslora = cfg.rslora;
+  bool first = true;
+  for (const auto& [layer, adapter] : layers) {
+    if (!adapter) continue;
+    check_rows(layer);
+    const std::string path = gguf_to_hf_module(layer.info.name);
+    kinds.insert(hf_kind(layer.info.module));
+    paths.insert(path);
+    const int64_t in = layer.info.in, out = layer.info.out;
+    if (vera) {
+      const auto* v = dynamic_cast<const VeraAdapter<float>*>(adapter);
+      if (!v) fail("peft", "layer '" + layer.info.name + "' holds a " + adapter->method() + " adapter, not vera");
+      std::vector<float> lb(v->lambda_b(), v->lambda_b() + out), ld(v->lambda_d(), v->lambda_d() + v->rank());
+      tensors[peft_vera_lambda_key(path, 'b')] = f32_tensor(to_hf_rows(lb, out, 1, layer), {out});
+      tensors[peft_vera_lambda_key(path, 'd')] = f32_tensor(ld, {v->rank()});
+      continue;
+    }
+    LoraExport<float> e;
+    if (const auto* d = dynamic_cast<const DeltaLoraAdapter<float>*>(adapter)) e = d->export_rank2r();
+    else if (const auto* l = dynamic_cast<const LoraAdapter<float>*>(adapter)) e = l->export_lora();
+    else fail("peft", "layer '" + layer.info.name + "' holds a " + adapter->method() + " adapter, not a LoRA");
+    tensors[peft_lora_key(path, 'A')] = f32_tensor(e.A, {e.rank, in});
+    tensors[peft_lora_key(path, 'B')] = f32_tensor(to_hf_rows(e.B, out, e.rank, layer), {out, e.rank});
+    // The first layer sets r and alpha; others that differ go to the patterns
+    // under their full module path (PEFT matches it at the end of the name).
+    if (first) {
+      pc.r = e.rank;
+      pc.lora_alpha = e.alpha;
+      first = false;
+    }
+    if (e.rank != pc.r) pc.rank_pattern[path] = e.rank;
+    if (e.alpha != pc.lora_alpha) pc.alpha_pattern[path] = e.alpha;
+  }
+  if (paths.empty()) fail("peft", dir + ": no adapted layer to save");
+  if (vera) {
+    if (!shared) fail("peft", "vera: the shared projections are missing");
+    pc.r = shared->rank();
+    pc.projection_prng_key = static_cast<int64_t>(cfg.vera_seed);
+    pc.d_initial = cfg.vera_d_initial;
+    pc.save_projection = true;
+    std::vector<float> A(shared->A(), shared->A() + shared->rank() * shared->max_in());
+    std::vector<float> B(shared->B(), shared->B() + shared->max_out() * shared->rank());
+    tensors[peft_vera_shared_key('A')] = f32_tensor(A, {shared->rank(), shared->max_in()});
+    tensors[peft_vera_shared_key('B')] = f32_tensor(B, {shared->max_out(), shared->rank()});
+  }
+  // Targets: the module kinds, unless a regex chose the layers, in which case
+  // the exact module paths (PEFT matches list entries at the end of names).
+  if (cfg.target_regex.empty()) pc.target_modules.assign(kinds.begin(), kinds.end());
+  else pc.target_modules.assign(paths.begin(), paths.end());
+  write_peft_adapter(dir, pc, tensors);
+}
+
+LoadedPeft load_peft_dir(const std::string& dir, const std::vector<PeftLayer>& layers) {
+  PeftAdapter file = PeftAdapter::open(dir);
+  LoadedPeft out;
+  out.config = file.config();
+  const PeftAdapterConfig& pc = out.config;
+  const bool vera = pc.peft_type == "VERA";
+  std::set<std::string> used;
+  if (!vera && pc.init_lora_weights != "true" && pc.init_lora_weights != "false" &&
+      pc.init_lora_weights != "gaussian")
+    fail("peft", dir + ": init_lora_weights '" + pc.init_lora_weights +
+                     "' changes the base model; convert the adapter to plain LoRA first");
+  if (vera) {
+    const std::string ka = peft_vera_shared_key('A'), kb = peft_vera_shared_key('B');
+    if (!file.has(ka) || !file.has(kb))
+      fail("peft", dir + ": VeRA adapter without its projections (save_projection = false) cannot be rebuilt");
+    // Shapes come from the file; rank must agree with the config.
+    const Shape sa = file.shape(ka), sb = file.shape(kb);
+    if (sa.size() != 2 || sb.size() != 2 || sa[0] != pc.r || sb[1] != pc.r)
+      fail("peft", dir + ": vera_A " + shape_str(sa) + " and vera_B " + shape_str(sb) + " do not match r = " +
+                       std::to_string(pc.r));
+    Tensor A = file.tensor(ka, sa), B = file.tensor(kb, sb);
+    out.shared = std::make_unique<VeraShared<float>>(
+        pc.r, sa[1], sb[0], std::vector<float>(A.ptr<float>(), A.ptr<float>() + A.numel()),
+        std::vector<float>(B.ptr<float>(), B.ptr<float>() + B.numel()));
+    used.insert(ka);
+    used.insert(kb);
+  }
+  Rng unused_rng(0);  // loaded adapters draw nothing that matters (no init, no dropout at inference)
+  for (const auto& layer : layers) {
+    std::string path;
+    try {
+      path = gguf_to_hf_module(layer.info.name);
+    } catch (const InputError&) {
+      continue;  // a layer PEFT files cannot name (e.g. the output head)
+    }
+    check_rows(layer);
+    const int64_t in = layer.info.in, o = layer.info.out;
+    if (vera) {
+      const std::string kb = peft_vera_lambda_key(path, 'b'), kd = peft_vera_lambda_key(path, 'd');
+      if (!file.has(kb) && !file.has(kd)) continue;
+      Tensor lb = file.tensor(kb, {o}), ld = file.tensor(kd, {pc.r});
+      VeraOptions vo;
+      auto a = std::make_unique<VeraAdapter<float>>(layer.info, vo, out.shared.get(), unused_rng, layer.hf_rows);
+      from_hf_rows(lb.ptr<float>(), a->lambda_b(), o, 1, layer);
+      std::copy(ld.ptr<float>(), ld.ptr<float>() + pc.r, a->lambda_d());
+      used.insert(kb);
+      used.insert(kd);
+      out.adapters[layer.info.name] = std::move(a);
+      continue;
+    }
+    const std::string ka = peft_lora_key(path, 'A'), kb = peft_lora_key(path, 'B');
+    if (!file.has(ka) && !file.has(kb)) continue;
+    int rank = pc.r;
+    double alpha = pc.lora_alpha;
+    for (const auto& [k, r] : pc.rank_pattern)
+      if (peft_pattern_matches(k, path)) {
+        rank = r;
+        break;
+      }
+    for (const auto& [k, a] : pc.alpha_pattern)
+      if (peft_pattern_matches(k, path)) {
+        alpha = a;
+        break;
+      }
+    Tensor A = file.tensor(ka, {rank, in}), B = file.tensor(kb, {o, rank});
+    LoraOptions lo;
+    lo.rank = rank;
+    lo.alpha = alpha;
+    lo.rslora = pc.use_rslora;
+    auto a = std::make_unique<LoraAdapter<float>>(layer.info, lo, nullptr, unused_rng);
+    std::copy(A.ptr<float>(), A.ptr<float>() + A.numel(), a->A());
+    from_hf_rows(B.ptr<float>(), a->B(), o, rank, layer);
+    used.insert(ka);
+    used.insert(kb);
+    out.adapters[layer.info.name] = std::move(a);
+  }
+  for (const auto& k : file.keys())
+    if (!used.count(k)) fail("peft", dir + ": tensor '" + k + "' matches no adapted layer of the model");
+  if (out.adapters.empty()) fail("peft", dir + ": the adapter matches no layer of the model");
+  return out;
+}
+
+}  // namespace peft
