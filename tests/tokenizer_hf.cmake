@@ -1,1 +1,2 @@
 peft_test(test_tokenizer_hf peft_tokenizer)
+peft_test(test_tokenizer_hf_parts peft_tokenizer)

@@ -15,6 +15,10 @@ Vocab Vocab::from_json(const Json& j, const std::string& where) {
     max_id = std::max(max_id, id);
     v.ids_.emplace(it.key(), static_cast<int32_t>(id));
   }
+  // Real vocabularies number their tokens 0..n-1 (a few gaps at most); a
+  // table sized by a stray huge id would be an easy way to exhaust memory.
+  if (max_id >= static_cast<int64_t>(v.ids_.size()) * 2 + 1024)
+    bad_format(where + ": ids run up to " + std::to_string(max_id) + " for only " + std::to_string(v.ids_.size()) + " tokens");
   v.tokens_.resize(static_cast<size_t>(max_id + 1));
   v.present_.assign(static_cast<size_t>(max_id + 1), false);
   for (const auto& [tok, id] : v.ids_) {
