@@ -239,6 +239,50 @@ TEST(TokenizerHfParts, Decoders) {
   EXPECT_EQ(load(j)->decode({1, 4}), "\xE2\x96\x81" "hi .");
 }
 
+std::string base64(const std::string& bytes) {
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : bytes) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      out.push_back(kAlphabet[(acc >> bits) & 63]);
+    }
+  }
+  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
+  while (out.size() % 4) out.push_back('=');
+  return out;
+}
+
+TEST(TokenizerHfParts, PrecompiledCharsmap) {
+  // A darts-clone double array holding the one key "A" -> "a": the root
+  // (unit 0) has offset 1, so byte 0x41 leads to unit 1 ^ 0x41 = 0x40, whose
+  // label is 0x41, leaf bit set and offset 1; its value unit 0x41 points at
+  // offset 0 of the strings "a\0".
+  std::vector<uint32_t> units(0x42, 0);
+  units[0] = 1u << 10;
+  units[0x40] = (1u << 10) | (1u << 8) | 0x41;
+  units[0x41] = (1u << 31) | 0;
+  std::string blob;
+  auto put = [&](uint32_t v) {
+    for (int k = 0; k < 4; ++k) blob.push_back(static_cast<char>((v >> (8 * k)) & 0xFF));
+  };
+  put(static_cast<uint32_t>(units.size() * 4));
+  for (uint32_t u : units) put(u);
+  blob += std::string("a\0", 2);
+  json j = word_level({"<unk>", "xay", "xby"});
+  j["normalizer"] = {{"type", "Precompiled"}, {"precompiled_charsmap", base64(blob)}};
+  auto tok = load(j);
+  EXPECT_EQ(tok->encode("xAy", false), (Ids{1}));
+  EXPECT_EQ(tok->encode("xby", false), (Ids{2}));
+  // A map of null means no normalization.
+  j["normalizer"] = {{"type", "Precompiled"}, {"precompiled_charsmap", nullptr}};
+  EXPECT_EQ(load(j)->encode("xby", false), (Ids{2}));
+}
+
 // Every malformed file must fail with InputError "[tokenizer] <path>: ..."
 // on one line.
 void expect_bad(const std::string& text, const std::string& needle) {
@@ -283,6 +327,8 @@ TEST(TokenizerHfParts, MalformedFiles) {
   expect_bad(R"({"model": )" + bpe_ok + R"(, "decoder": 7})", "decoder");
   expect_bad(R"({"model": )" + bpe_ok + R"(, "added_tokens": [{"content": "x"}]})", "added token 0");
   expect_bad(R"({"model": )" + bpe_ok + R"(, "normalizer": {"type": "BertNormalizer", "lowercase": "yes"}})", "lowercase");
+  expect_bad(R"({"model": )" + bpe_ok + R"(, "normalizer": {"type": "Precompiled", "precompiled_charsmap": "!!"}})", "base64");
+  expect_bad(R"({"model": )" + bpe_ok + R"(, "normalizer": {"type": "Precompiled", "precompiled_charsmap": "/////w=="}})", "trie size");
 }
 
 TEST(TokenizerHfParts, MissingFile) {
