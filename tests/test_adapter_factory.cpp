@@ -123,6 +123,10 @@ TEST(Factory, Errors) {
   c = {};
   c.init = "olora";
   expect_error(c, "[adapters] unknown init 'olora'");
+  c.init = "pissa_niter_x";
+  expect_error(c, "[adapters] unknown init 'pissa_niter_x'");
+  c.init = "pissa_niter_16";
+  EXPECT_NO_THROW(validate_adapter_config(c));
   c = {};
   c.dropout = 1.0;
   expect_error(c, "[adapters] dropout must be in [0, 1)");

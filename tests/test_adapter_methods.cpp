@@ -288,6 +288,66 @@ TEST(Pissa, InitIsTheTopRPartAndTheResidualKeepsTheModel) {
   for (int64_t i = 0; i < kN * kOut; ++i) EXPECT_NEAR(y[i], y0[i], 1e-12);
 }
 
+// M = Σ σ_k u_k v_kᵀ with orthonormal u, v (from an exact SVD of a random
+// matrix) and chosen σ: a spectrum with a clear gap after the first 3.
+std::vector<double> matrix_with_spectrum(int64_t m, int64_t n, const std::vector<double>& sigma, Rng& rng) {
+  auto R = random_vec<double>(rng, m * n);
+  Svd d = svd_jacobi(R.data(), m, n);
+  std::vector<double> M(m * n, 0.0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t k = 0; k < d.k; ++k) M[i * n + j] += d.U[i * d.k + k] * sigma[k] * d.Vt[k * n + j];
+  return M;
+}
+
+TEST(Svd, LowRankFindsTheTopTriplets) {
+  Rng rng(43);
+  const int64_t m = 30, n = 20;
+  std::vector<double> sigma(n);
+  for (int64_t k = 0; k < n; ++k) sigma[k] = k < 3 ? 10.0 - k : 0.5 / (k + 1);
+  auto M = matrix_with_spectrum(m, n, sigma, rng);
+  Svd exact = svd_jacobi(M.data(), m, n);
+  Rng r2(1);
+  Svd low = svd_lowrank(M.data(), m, n, 3, 6, r2);
+  ASSERT_EQ(low.k, 3);
+  for (int k = 0; k < 3; ++k) EXPECT_NEAR(low.S[k], exact.S[k], 1e-9);
+  // The rank-3 parts agree (signs of singular vectors may differ).
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double a = 0, b = 0;
+      for (int k = 0; k < 3; ++k) {
+        a += low.U[i * 3 + k] * low.S[k] * low.Vt[k * n + j];
+        b += exact.U[i * exact.k + k] * exact.S[k] * exact.Vt[k * n + j];
+      }
+      EXPECT_NEAR(a, b, 1e-9);
+    }
+}
+
+TEST(Pissa, FastVariantKeepsTheModelExactly) {
+  Rng rng(44);
+  std::vector<double> sigma(kOut);
+  for (int64_t k = 0; k < kOut; ++k) sigma[k] = k < kR ? 5.0 - k : 0.1;
+  auto W = matrix_with_spectrum(kOut, kIn, sigma, rng);
+  LoraOptions o = lora_opt(4);
+  o.init = "pissa_niter_4";
+  LoraAdapter<double> a(info(), o, W.data(), rng);
+  auto P = product_BA(a.B(), a.A(), kR, kOut, kIn);
+  Svd d = svd_jacobi(W.data(), kOut, kIn);
+  for (int64_t i = 0; i < kOut; ++i)
+    for (int64_t j = 0; j < kIn; ++j) {
+      double top = 0;
+      for (int k = 0; k < kR; ++k) top += d.U[i * d.k + k] * d.S[k] * d.Vt[k * kIn + j];
+      EXPECT_NEAR(a.scaling() * P[i * kIn + j], top, 1e-8);
+    }
+  auto Wres = W;
+  a.unmerge_from(Wres.data());
+  auto x = random_vec<double>(rng, kN * kIn);
+  std::vector<double> y0(kN * kOut);
+  ops::linear_forward<double>(x.data(), W.data(), y0.data(), kN, kIn, kOut);
+  auto y = layer_out(a, Wres, x, kN, kIn, kOut, false);
+  for (int64_t i = 0; i < kN * kOut; ++i) EXPECT_NEAR(y[i], y0[i], 1e-12);
+}
+
 TEST(Pissa, NeedsTheBaseWeight) {
   Rng rng(42);
   LoraOptions o = lora_opt();

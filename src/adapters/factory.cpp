@@ -17,6 +17,14 @@ const std::vector<std::string> kMethods = {"lora", "lora-fa", "vera", "delta-lor
 
 bool lora_style(const std::string& m) { return m != "vera"; }
 
+// "pissa" or "pissa_niter_K" (K a number).
+bool is_pissa_init(const std::string& init) {
+  if (init == "pissa") return true;
+  const std::string p = "pissa_niter_";
+  if (init.compare(0, p.size(), p) != 0 || init.size() == p.size() || init.size() > p.size() + 4) return false;
+  return std::all_of(init.begin() + p.size(), init.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
 std::string join(const std::vector<std::string>& v) {
   std::string s;
   for (const auto& x : v) s += (s.empty() ? "" : ",") + x;
@@ -70,9 +78,9 @@ void validate_adapter_config(const AdapterConfig& cfg) {
     fail("adapters", "dropout must be in [0, 1), got " + std::to_string(cfg.dropout));
   if (cfg.method == "delta-lora" && cfg.dropout != 0)
     fail("adapters", "delta-lora: dropout must be 0 (the base update assumes the gradient of W equals that of BA)");
-  if (lora_style(cfg.method) && cfg.init != "kaiming" && cfg.init != "gaussian" && cfg.init != "pissa")
-    fail("adapters", "unknown init '" + cfg.init + "' (kaiming, gaussian, pissa)");
-  if (cfg.method == "lora-fa" && cfg.init == "pissa")
+  if (lora_style(cfg.method) && cfg.init != "kaiming" && cfg.init != "gaussian" && !is_pissa_init(cfg.init))
+    fail("adapters", "unknown init '" + cfg.init + "' (kaiming, gaussian, pissa, pissa_niter_K)");
+  if (cfg.method == "lora-fa" && is_pissa_init(cfg.init))
     fail("adapters", "lora-fa: pissa init is not supported (A must stay random and frozen)");
   if (cfg.method == "delta-lora" && cfg.delta_start < 0) fail("adapters", "delta-lora: the start step must be >= 0");
   if (cfg.method == "delta-lora" && !std::isfinite(cfg.delta_ratio)) fail("adapters", "delta-lora: ratio must be finite");
@@ -124,7 +132,7 @@ void check_targets_matched(const AdapterConfig& cfg, int64_t matched) {
 }
 
 bool adapter_rewrites_base(const AdapterConfig& cfg) {
-  return lora_style(cfg.method) && cfg.init == "pissa";
+  return lora_style(cfg.method) && is_pissa_init(cfg.init);
 }
 
 template <typename T>

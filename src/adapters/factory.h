@@ -21,7 +21,7 @@ struct AdapterConfig {
   double alpha = 8;
   double dropout = 0;
   bool rslora = false;
-  std::string init = "kaiming";  // kaiming, gaussian, pissa (LoRA-style methods)
+  std::string init = "kaiming";  // kaiming, gaussian, pissa, pissa_niter_K (LoRA-style methods)
   // Module kinds (q, k, v, o, gate, up, down; HF names q_proj … down_proj
   // are accepted too) or "all-linear". Empty with no regex: PEFT's Llama
   // default, q and v.

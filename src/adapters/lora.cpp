@@ -21,16 +21,26 @@ namespace {
 // triplets, A = diag(sqrt(S_r / s)) Vᵀ_r [r, in], B = U_r diag(sqrt(S_r / s))
 // [out, r], so that s·BA = U_r S_r Vᵀ_r, the best rank-r part of W.
 template <typename T>
-void pissa_init(const T* W, int64_t out, int64_t in, int r, double s, T* A, T* B) {
+void pissa_init(const T* W, int64_t out, int64_t in, int r, double s, int niter, Rng& rng, T* A, T* B) {
   if (!(s > 0)) fail("adapters", "pissa init needs a positive scaling (alpha > 0)");
   std::vector<double> Wd(out * in);
   for (int64_t i = 0; i < out * in; ++i) Wd[i] = static_cast<double>(W[i]);
-  const Svd d = svd_jacobi(Wd.data(), out, in);
+  const Svd d = niter < 0 ? svd_jacobi(Wd.data(), out, in) : svd_lowrank(Wd.data(), out, in, r, niter, rng);
   for (int k = 0; k < r; ++k) {
     const double f = std::sqrt(d.S[k] / s);
     for (int64_t j = 0; j < in; ++j) A[k * in + j] = static_cast<T>(f * d.Vt[k * in + j]);
     for (int64_t i = 0; i < out; ++i) B[i * r + k] = static_cast<T>(d.U[i * d.k + k] * f);
   }
+}
+
+// "pissa" → −1 (exact SVD); "pissa_niter_K" → K (PEFT's fast variant); else −2.
+int pissa_iterations(const std::string& init) {
+  if (init == "pissa") return -1;
+  const std::string p = "pissa_niter_";
+  if (init.compare(0, p.size(), p) != 0 || init.size() == p.size() || init.size() > p.size() + 4) return -2;
+  for (size_t i = p.size(); i < init.size(); ++i)
+    if (init[i] < '0' || init[i] > '9') return -2;
+  return std::stoi(init.substr(p.size()));
 }
 
 }  // namespace
@@ -53,15 +63,15 @@ LoraAdapter<T>::LoraAdapter(const LinearInfo& info, const LoraOptions& opt, cons
     init_uniform(rng, A_.data(), r_ * info.in, kaiming_uniform_bound(info.in, std::sqrt(5.0)));
   } else if (opt.init == "gaussian") {
     init_normal(rng, A_.data(), r_ * info.in, 1.0 / r_);
-  } else if (opt.init == "pissa") {
+  } else if (pissa_iterations(opt.init) >= -1) {
     if (!W) fail("adapters", where + "pissa init needs the base weight");
     if (r_ > std::min(info.in, info.out))
       fail("adapters", where + "pissa init needs rank <= min(in, out) = " + std::to_string(std::min(info.in, info.out)));
-    pissa_init(W, info.out, info.in, r_, s_, A_.data(), B_.data());
+    pissa_init(W, info.out, info.in, r_, s_, pissa_iterations(opt.init), rng, A_.data(), B_.data());
     init_A_ = A_;
     init_B_ = B_;
   } else {
-    fail("adapters", "unknown init '" + opt.init + "' (kaiming, gaussian, pissa)");
+    fail("adapters", "unknown init '" + opt.init + "' (kaiming, gaussian, pissa, pissa_niter_K)");
   }
   drop_rng_.reseed(rng.next_u64());
 }

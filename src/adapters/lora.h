@@ -25,8 +25,10 @@ struct LoraOptions {
   bool rslora = false;
   double dropout = 0;
   // "kaiming" (PEFT's default: A ~ U(±1/sqrt(in)), B = 0), "gaussian"
-  // (A ~ N(0, std = 1/r) as PEFT's normal_(std=1/r), B = 0) or "pissa"
-  // (A, B from the top-r SVD of W; the base must then become W − s·BA).
+  // (A ~ N(0, std = 1/r) as PEFT's normal_(std=1/r), B = 0), "pissa"
+  // (A, B from the top-r SVD of W; the base must then become W − s·BA) or
+  // "pissa_niter_K" (the same from K rounds of randomized subspace
+  // iteration, PEFT's fast variant, for large layers).
   std::string init = "kaiming";
 };
 

@@ -110,4 +110,83 @@ Svd svd_jacobi(const double* M, int64_t m, int64_t n) {
   return r;
 }
 
+namespace {
+
+// Orthonormalises the k columns of Y [rows, k] (row-major) in place by
+// modified Gram-Schmidt, twice over for accuracy. A column that vanishes
+// becomes zero (it then contributes nothing).
+void orthonormalize(std::vector<double>& Y, int64_t rows, int64_t k) {
+  for (int pass = 0; pass < 2; ++pass) {
+    for (int64_t j = 0; j < k; ++j) {
+      for (int64_t p = 0; p < j; ++p) {
+        double d = 0;
+        for (int64_t i = 0; i < rows; ++i) d += Y[i * k + p] * Y[i * k + j];
+        for (int64_t i = 0; i < rows; ++i) Y[i * k + j] -= d * Y[i * k + p];
+      }
+      double nn = 0;
+      for (int64_t i = 0; i < rows; ++i) nn += Y[i * k + j] * Y[i * k + j];
+      const double inv = nn > 1e-300 ? 1 / std::sqrt(nn) : 0;
+      for (int64_t i = 0; i < rows; ++i) Y[i * k + j] *= inv;
+    }
+  }
+}
+
+// C [m, k] = M [m, n] · X [n, k].
+std::vector<double> mul(const double* M, int64_t m, int64_t n, const std::vector<double>& X, int64_t k) {
+  std::vector<double> C(m * k, 0.0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t l = 0; l < n; ++l) {
+      const double a = M[i * n + l];
+      if (a == 0) continue;
+      for (int64_t j = 0; j < k; ++j) C[i * k + j] += a * X[l * k + j];
+    }
+  return C;
+}
+
+// C [n, k] = Mᵀ · X, M [m, n], X [m, k].
+std::vector<double> mul_t(const double* M, int64_t m, int64_t n, const std::vector<double>& X, int64_t k) {
+  std::vector<double> C(n * k, 0.0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t l = 0; l < n; ++l) {
+      const double a = M[i * n + l];
+      if (a == 0) continue;
+      for (int64_t j = 0; j < k; ++j) C[l * k + j] += a * X[i * k + j];
+    }
+  return C;
+}
+
+}  // namespace
+
+Svd svd_lowrank(const double* M, int64_t m, int64_t n, int64_t k, int niter, Rng& rng) {
+  if (m <= 0 || n <= 0 || k <= 0) fail("adapters", "svd_lowrank of an empty matrix or rank");
+  if (niter < 0) fail("adapters", "svd_lowrank: negative iteration count");
+  k = std::min({k, m, n});
+  std::vector<double> omega(n * k);
+  for (auto& v : omega) v = rng.normal();
+  std::vector<double> Q = mul(M, m, n, omega, k);  // [m, k]
+  orthonormalize(Q, m, k);
+  for (int it = 0; it < niter; ++it) {
+    std::vector<double> Z = mul_t(M, m, n, Q, k);  // [n, k]
+    orthonormalize(Z, n, k);
+    Q = mul(M, m, n, Z, k);
+    orthonormalize(Q, m, k);
+  }
+  // Small [k, n] = Qᵀ M, then its exact SVD: M ≈ Q Ub S Vt.
+  std::vector<double> small = mul_t(Q.data(), m, k, std::vector<double>(M, M + m * n), n);  // [k, n]
+  Svd s = svd_jacobi(small.data(), k, n);
+  Svd r;
+  r.m = m;
+  r.n = n;
+  r.k = s.k;
+  r.S = s.S;
+  r.Vt = s.Vt;
+  r.U.assign(m * s.k, 0.0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t a = 0; a < k; ++a) {
+      const double q = Q[i * k + a];
+      for (int64_t j = 0; j < s.k; ++j) r.U[i * s.k + j] += q * s.U[a * s.k + j];
+    }
+  return r;
+}
+
 }  // namespace peft

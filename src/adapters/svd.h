@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/rng.h"
+
 namespace peft {
 
 struct Svd {
@@ -20,5 +22,13 @@ struct Svd {
 
 // M [m, n] row-major = U · diag(S) · Vt.
 Svd svd_jacobi(const double* M, int64_t m, int64_t n);
+
+// The top k triplets, approximately, by randomized subspace iteration
+// (Halko et al.; what torch.svd_lowrank(M, q=k, niter) computes, with our
+// generator): Q = orth(M Ω), Ω [n, k] Gaussian; `niter` times
+// Q = orth(M · orth(Mᵀ Q)); then the exact SVD of the small Qᵀ M [k, n].
+// Cost about (2·niter + 2) · m · n · k, so it suits large layers. The result
+// has k = min(k, m, n) triplets.
+Svd svd_lowrank(const double* M, int64_t m, int64_t n, int64_t k, int niter, Rng& rng);
 
 }  // namespace peft
