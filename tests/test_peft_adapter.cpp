@@ -107,6 +107,10 @@ TEST(PeftConfig, ReadsWhatPeftWritesAndRejectsWhatWeCannotUse) {
   expect_input_error([] { peft_config_from_json(R"({"peft_type": "LORA", "r": 0})", "x"); }, "'r' must be a positive");
   expect_input_error([] { peft_config_from_json(R"({"peft_type": "LORA", "r": "8"})", "x"); }, "'r' must be a number");
   expect_input_error([] { peft_config_from_json(R"({"peft_type": "LORA", "use_dora": true})", "x"); }, "DoRA");
+  expect_input_error([] { peft_config_from_json(R"({"peft_type": "VERA", "projection_prng_key": 1e300})", "x"); },
+                     "'projection_prng_key' must be an integer");
+  expect_input_error([] { peft_config_from_json(R"({"peft_type": "LORA", "lora_dropout": 1.5})", "x"); },
+                     "dropout must be in [0, 1)");
 }
 
 // ---------------------------------------------------------------- directory

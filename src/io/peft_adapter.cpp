@@ -142,10 +142,13 @@ PeftAdapterConfig peft_config_from_json(const std::string& text, const std::stri
     c.dropout = get_number(j, "vera_dropout", 0, label);
     c.d_initial = get_number(j, "d_initial", 0.1, label);
     const double key = get_number(j, "projection_prng_key", 0, label);
+    if (key != std::floor(key) || std::fabs(key) > 9e15) bad(label, "'projection_prng_key' must be an integer");
     c.projection_prng_key = static_cast<int64_t>(key);
+    if (!(c.d_initial == c.d_initial) || !std::isfinite(c.d_initial)) bad(label, "'d_initial' must be finite");
     c.save_projection = get_bool(j, "save_projection", true, label);
   } else {
     c.lora_alpha = get_number(j, "lora_alpha", 8, label);
+    if (!std::isfinite(c.lora_alpha)) bad(label, "'lora_alpha' must be finite");
     c.dropout = get_number(j, "lora_dropout", 0, label);
     c.use_rslora = get_bool(j, "use_rslora", false, label);
     if (j.contains("init_lora_weights")) {
