@@ -134,6 +134,21 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& context, const Ch
   }
 }
 
+nlohmann::ordered_json load_chat_context(const std::string& path) {
+  nlohmann::ordered_json j;
+  try {
+    j = nlohmann::ordered_json::parse(read_text(path));
+  } catch (const nlohmann::ordered_json::exception& e) {
+    fail("template", path + ": not valid JSON: " + one_line(e.what()));
+  }
+  if (j.is_array()) return nlohmann::ordered_json{{"messages", std::move(j)}};
+  if (!j.is_object()) fail("template", path + ": expected a JSON array of messages or an object with 'messages'");
+  auto m = j.find("messages");
+  if (m == j.end()) fail("template", path + ": the object has no 'messages'");
+  if (!m->is_array()) fail("template", path + ": 'messages' must be an array");
+  return j;
+}
+
 std::string ChatTemplate::render(const nlohmann::json& context, const ChatRenderOptions& options) const {
   return render(nlohmann::ordered_json(context), options);
 }

@@ -53,4 +53,10 @@ class ChatTemplate {
   std::shared_ptr<const std::vector<std::unique_ptr<jinja::Node>>> nodes_;
 };
 
+// Reads the variables to render with from a JSON file: an array of
+// {role, content} messages (becomes {"messages": [...]}) or an object that
+// holds `messages` and any other variables (tools, documents, date_string,
+// enable_thinking, ...). Throws "[template] <path>: <problem>".
+nlohmann::ordered_json load_chat_context(const std::string& path);
+
 }  // namespace peft

@@ -166,7 +166,7 @@ Value round_filter(const Value& v, const CallArgs& a) {
   int64_t prec = arg_int(a, 0, "precision", 0);
   std::string method = arg_str(a, 1, "method", "common");
   double x = v.as_double(), p = std::pow(10.0, static_cast<double>(prec));
-  if (method == "common") return Value(py_round(x, prec));
+  if (method == "common") return v.is_float() ? Value(py_round(x, prec)) : Value(v.as_int());  // round(int) stays int
   if (method == "ceil") return Value(std::ceil(x * p) / p);
   if (method == "floor") return Value(std::floor(x * p) / p);
   fail_with("round: method must be common, ceil or floor");

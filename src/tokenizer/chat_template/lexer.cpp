@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cstdint>
+#include <utility>
 
 namespace peft::jinja {
 
@@ -128,28 +129,35 @@ class Lexer {
   // Lexes the expression tokens of a {{ }} or {% %} tag starting at `pos`.
   size_t lex_tag(size_t pos, bool is_var) {
     tokens_.push_back({is_var ? TokKind::VarBegin : TokKind::BlockBegin, "", line_});
-    int depth = 0;  // open brackets: an end marker inside them is not the end
+    brackets_.clear();  // open brackets: an end marker inside them is not the end
     const char close = is_var ? '}' : '%';
     while (true) {
       while (pos < src_.size() && is_space(src_[pos])) {
         line_ += src_[pos] == '\n';
         ++pos;
       }
-      if (pos >= src_.size()) throw SyntaxError{line_, is_var ? "unclosed '{{'" : "unclosed '{%'"};
-      if (depth == 0) {
-        // "-}}", "+%}" or "}}" / "%}".
-        char c = src_[pos];
-        size_t m = (c == '-' || c == '+') ? pos + 1 : pos;
-        if (m + 1 < src_.size() && src_[m] == close && src_[m + 1] == '}' && (c != '+' || !is_var)) {
-          tokens_.push_back({is_var ? TokKind::VarEnd : TokKind::BlockEnd, "", line_});
-          return after_tag(m + 2, c == '-', !is_var && c != '+');
-        }
+      if (pos >= src_.size()) {
+        if (!brackets_.empty())
+          throw SyntaxError{brackets_.back().second, std::string("unclosed '") + brackets_.back().first + "' in a '" +
+                                                         (is_var ? "{{" : "{%") + "' tag"};
+        throw SyntaxError{line_, is_var ? "unclosed '{{'" : "unclosed '{%'"};
       }
-      pos = lex_token(pos, depth);
+      // "-}}", "+%}" or "}}" / "%}". Inside a dict literal, "}}" closes braces.
+      char c = src_[pos];
+      size_t m = (c == '-' || c == '+') ? pos + 1 : pos;
+      if (m + 1 < src_.size() && src_[m] == close && src_[m + 1] == '}' && (c != '+' || !is_var) &&
+          !(is_var && !brackets_.empty() && brackets_.back().first == '{')) {
+        if (!brackets_.empty())
+          throw SyntaxError{brackets_.back().second, std::string("unclosed '") + brackets_.back().first + "' in a '" +
+                                                         (is_var ? "{{" : "{%") + "' tag"};
+        tokens_.push_back({is_var ? TokKind::VarEnd : TokKind::BlockEnd, "", line_});
+        return after_tag(m + 2, c == '-', !is_var && c != '+');
+      }
+      pos = lex_token(pos);
     }
   }
 
-  size_t lex_token(size_t pos, int& depth) {
+  size_t lex_token(size_t pos) {
     char c = src_[pos];
     if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
       size_t e = pos;
@@ -168,10 +176,12 @@ class Lexer {
     }
     static const std::string kOne = "+-*/%~<>=()[]{},.:|;";
     if (kOne.find(c) != std::string::npos) {
-      if (c == '(' || c == '[' || c == '{') ++depth;
+      if (c == '(' || c == '[' || c == '{') brackets_.emplace_back(c, line_);
       if (c == ')' || c == ']' || c == '}') {
-        if (depth == 0) throw SyntaxError{line_, std::string("unexpected '") + c + "'"};
-        --depth;
+        char open = c == ')' ? '(' : (c == ']' ? '[' : '{');
+        if (brackets_.empty() || brackets_.back().first != open)
+          throw SyntaxError{line_, std::string("unexpected '") + c + "'"};
+        brackets_.pop_back();
       }
       tokens_.push_back({TokKind::Op, std::string(1, c), line_});
       return pos + 1;
@@ -277,6 +287,7 @@ class Lexer {
 
   std::string src_;
   std::vector<Token> tokens_;
+  std::vector<std::pair<char, int>> brackets_;  // open brackets in the current tag, with their lines
   int line_ = 1;
 };
 

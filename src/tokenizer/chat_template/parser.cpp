@@ -111,6 +111,9 @@ class Parser {
             return out;
           }
         }
+        if (ends.size() != 0 && (name.value == "elif" || name.value == "else" || name.value.rfind("end", 0) == 0))
+          throw SyntaxError{name.line, "unexpected '" + name.value + "' inside the '" + opener + "' block opened on line " +
+                                           std::to_string(open_line) + " (expected '" + *(ends.end() - 1) + "')"};
         next();
         out.push_back(parse_statement());
       } else {
