@@ -95,6 +95,33 @@ std::unique_ptr<Tokenizer> stories() { return load_tokenizer(shared_path("models
 
 TEST(TokenizerGguf, LlamaSpmMatchesReferenceIds) { expect_vocab_file_matches("ggml-vocab-llama-spm.gguf", 46); }
 
+TEST(TokenizerGguf, Gpt2MatchesReferenceIds) { expect_vocab_file_matches("ggml-vocab-gpt-2.gguf", 46); }
+
+TEST(TokenizerGguf, BertBgeMatchesReferenceIds) { expect_vocab_file_matches("ggml-vocab-bert-bge.gguf", 46); }
+
+TEST(TokenizerGguf, Gpt2RoundTripsReferenceTexts) {
+  auto tok = load_tokenizer(shared_path("tokenizers/llama.cpp-vocab/ggml-vocab-gpt-2.gguf"));
+  EXPECT_EQ(tok->summary(), "gpt2 (byte-level BPE), 50257 tokens, bos 50256, eos 50256");
+  EXPECT_FALSE(tok->adds_bos());
+  for (const VocabCase& c : read_cases("tokenizers/llama.cpp-vocab/ggml-vocab-gpt-2.gguf")) {
+    EXPECT_EQ(tok->decode(c.ids), c.text);
+    EXPECT_EQ(stream_decode(*tok, c.ids), c.text);
+  }
+  // The end-of-text token written in the text is that token.
+  std::vector<int32_t> ids = tok->encode("a<|endoftext|>", true);
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids[1], 50256);
+}
+
+TEST(TokenizerGguf, BertAddsClsSep) {
+  auto tok = load_tokenizer(shared_path("tokenizers/llama.cpp-vocab/ggml-vocab-bert-bge.gguf"));
+  std::vector<int32_t> ids = tok->encode("Hello, World!", true);
+  ASSERT_GE(ids.size(), 2u);
+  EXPECT_EQ(ids.front(), 101);
+  EXPECT_EQ(ids.back(), 102);
+  EXPECT_EQ(tok->decode(ids), "hello, world!");
+}
+
 TEST(TokenizerGguf, LlamaSpmRoundTripsReferenceTexts) {
   auto tok = load_tokenizer(shared_path("tokenizers/llama.cpp-vocab/ggml-vocab-llama-spm.gguf"));
   for (const VocabCase& c : read_cases("tokenizers/llama.cpp-vocab/ggml-vocab-llama-spm.gguf")) {

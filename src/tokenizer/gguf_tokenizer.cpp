@@ -2,8 +2,10 @@
 // struct of the model it names.
 #include "core/error.h"
 #include "io/gguf.h"
+#include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/spm_tokenizer.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/wordpiece_tokenizer.h"
 
 namespace peft {
 
@@ -11,7 +13,7 @@ namespace {
 
 // Token ids are stored as u32 (sometimes i32); "none" is written as -1 or
 // 0xFFFFFFFF. Anything outside the vocabulary reads as -1.
-int32_t read_id(const GgufFile& f, const std::string& key, int32_t def, size_t n_tokens) {
+int32_t read_id(const GgufFile& f, const std::string& key, int64_t def, size_t n_tokens) {
   int64_t v = f.get_int(key, def);
   return v >= 0 && v < static_cast<int64_t>(n_tokens) ? static_cast<int32_t>(v) : -1;
 }
@@ -48,12 +50,52 @@ std::unique_ptr<Tokenizer> load_spm(const GgufFile& f) {
   return std::make_unique<SpmTokenizer>(std::move(v));
 }
 
+std::unique_ptr<Tokenizer> load_bpe(const GgufFile& f) {
+  BpeVocab v;
+  v.tokens = f.get_string_array("tokenizer.ggml.tokens");
+  const size_t n = v.tokens.size();
+  v.types = read_types(f, n);
+  if (!f.has("tokenizer.ggml.merges")) fail("tokenizer", f.path() + ": byte-level BPE without tokenizer.ggml.merges");
+  v.merges = f.get_string_array("tokenizer.ggml.merges");
+  // The pre-tokenizer regex is named, not stored; we know GPT-2's.
+  std::string pre = f.get_string("tokenizer.ggml.pre", "gpt-2");
+  if (pre != "gpt-2" && pre != "gpt2")
+    fail("tokenizer", f.path() + ": BPE pre-tokenizer '" + pre + "' is not supported (only gpt-2)");
+  v.split_regex = kGpt2SplitRegex;
+  v.name = "gpt2";
+  v.bos = read_id(f, "tokenizer.ggml.bos_token_id", -1, n);
+  v.eos = read_id(f, "tokenizer.ggml.eos_token_id", -1, n);
+  v.unk = read_id(f, "tokenizer.ggml.unknown_token_id", -1, n);
+  v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token", false);
+  v.add_eos = f.get_bool("tokenizer.ggml.add_eos_token", false);
+  return std::make_unique<BpeTokenizer>(std::move(v));
+}
+
+std::unique_ptr<Tokenizer> load_wordpiece(const GgufFile& f) {
+  WordPieceVocab v;
+  v.tokens = f.get_string_array("tokenizer.ggml.tokens");
+  const size_t n = v.tokens.size();
+  v.types = read_types(f, n);
+  // GGUF BERT vocabularies come from uncased models (llama.cpp lowercases
+  // unconditionally); the BERT defaults: [UNK] 100, [CLS] 101, [SEP] 102.
+  v.unk = read_id(f, "tokenizer.ggml.unknown_token_id", 100, n);
+  v.cls = read_id(f, "tokenizer.ggml.cls_token_id", f.get_int("tokenizer.ggml.bos_token_id", 101), n);
+  v.sep = read_id(f, "tokenizer.ggml.seperator_token_id", f.get_int("tokenizer.ggml.eos_token_id", 102), n);
+  v.word_prefix = "\xE2\x96\x81";  // "▁"
+  v.continuation_prefix = "";
+  v.add_cls = f.get_bool("tokenizer.ggml.add_bos_token", true);
+  v.add_sep = f.get_bool("tokenizer.ggml.add_eos_token", true);
+  return std::make_unique<WordPieceTokenizer>(std::move(v));
+}
+
 }  // namespace
 
 std::unique_ptr<Tokenizer> load_gguf_tokenizer(const GgufFile& f) {
   if (!f.has("tokenizer.ggml.tokens")) fail("tokenizer", f.path() + ": no tokenizer.ggml.tokens in the file");
   std::string model = f.get_string("tokenizer.ggml.model", "llama");
   if (model == "llama") return load_spm(f);
+  if (model == "gpt2") return load_bpe(f);
+  if (model == "bert") return load_wordpiece(f);
   fail("tokenizer", f.path() + ": tokenizer.ggml.model '" + model + "' is not supported");
 }
 

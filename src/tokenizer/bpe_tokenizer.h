@@ -1,0 +1,73 @@
+// Byte-level BPE (GGUF tokenizer.ggml.model = "gpt2"), as GPT-2 defines it:
+//
+//   text -> split on literal special tokens
+//        -> each stretch cut into words by the pre-tokenizer regex
+//        -> each word's bytes shown as characters (byte_unicode.h)
+//        -> repeatedly apply the merge of lowest rank among adjacent symbol
+//           pairs (ties: leftmost), ranks being positions in the merge list
+//        -> each final symbol is a vocabulary token.
+#pragma once
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "tokenizer/regex_splitter.h"
+#include "tokenizer/special_split.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/vocab_types.h"
+
+namespace peft {
+
+// The GPT-2 pre-tokenizer: contractions, letters, digits, other symbols,
+// each optionally after one space; runs of whitespace.
+extern const char* const kGpt2SplitRegex;
+
+struct BpeVocab {
+  std::vector<std::string> tokens;  // byte-mapped text
+  std::vector<int32_t> types;       // TokenType values; empty: all Normal
+  std::vector<std::string> merges;  // "left right", highest priority first
+  std::string split_regex = kGpt2SplitRegex;
+  std::string name = "gpt2";        // for summary()
+  int32_t bos = -1, eos = -1, unk = -1;
+  bool add_bos = false;
+  bool add_eos = false;
+};
+
+class BpeTokenizer : public Tokenizer {
+ public:
+  // Throws "[tokenizer] ..." on inconsistent arrays or a bad regex. Merges
+  // naming tokens that are not in the vocabulary are ignored (they could
+  // never apply).
+  explicit BpeTokenizer(BpeVocab vocab);
+
+  std::vector<int32_t> encode(std::string_view text, bool add_special) const override;
+  std::string decode(const std::vector<int32_t>& ids, bool skip_special = true) const override;
+  int32_t vocab_size() const override { return static_cast<int32_t>(v_.tokens.size()); }
+  int32_t bos_id() const override { return v_.bos; }
+  int32_t eos_id() const override { return v_.eos; }
+  bool adds_bos() const override { return v_.add_bos && v_.bos >= 0; }
+  std::string token_text(int32_t id) const override;
+  bool is_special(int32_t id) const override;
+  std::string summary() const override;
+
+  void set_parse_special(bool on) { parse_special_ = on; }
+
+ private:
+  struct Merge {
+    int32_t rank;
+    int32_t result;
+  };
+  TokenType type(int32_t id) const { return static_cast<TokenType>(v_.types[id]); }
+  void encode_word(std::string_view word, std::vector<int32_t>& out) const;
+  int32_t find(const std::string& s) const;
+
+  BpeVocab v_;
+  std::unordered_map<std::string, int32_t> ids_;
+  std::unordered_map<uint64_t, Merge> merges_;  // (left id << 32 | right id) -> rank, merged id
+  std::unique_ptr<RegexSplitter> regex_;
+  SpecialSplitter split_all_, split_user_;
+  bool parse_special_ = true;
+};
+
+}  // namespace peft
