@@ -9,18 +9,18 @@ namespace peft {
 TextWindows::TextWindows(std::vector<int32_t> stream, int64_t seq_len, Sampling sampling, uint64_t seed)
     : stream_(std::move(stream)), seq_len_(seq_len), sampling_(sampling), seed_(seed), rng_(seed) {
   if (seq_len_ <= 0) fail("data", "sequence length must be positive");
-  if (stream_tokens() < 2) fail("data", "the training text is empty (fewer than 2 tokens)");
-  if (stream_tokens() < seq_len_ + 1) {
+  if (tokens() < 2) fail("data", "the training text is empty (fewer than 2 tokens)");
+  if (tokens() < seq_len_ + 1) {
     // Short data: one window covering all of it.
-    seq_len_ = stream_tokens() - 1;
+    seq_len_ = tokens() - 1;
   }
   shuffle_epoch();
 }
 
-int64_t TextWindows::windows_per_epoch() const { return (stream_tokens() - 1) / seq_len_; }
+int64_t TextWindows::rows_per_epoch() const { return (tokens() - 1) / seq_len_; }
 
 void TextWindows::shuffle_epoch() {
-  order_.resize(windows_per_epoch());
+  order_.resize(rows_per_epoch());
   for (int64_t i = 0; i < static_cast<int64_t>(order_.size()); ++i) order_[i] = i * seq_len_;
   // Fisher-Yates with an RNG derived from (seed, epoch), so an epoch's order
   // does not depend on how many random draws came before.
@@ -49,7 +49,7 @@ Batch TextWindows::next_batch(int64_t B) {
   for (int64_t r = 0; r < B; ++r) {
     int64_t start;
     if (sampling_ == Sampling::Random) {
-      start = static_cast<int64_t>(rng_.below(static_cast<uint64_t>(stream_tokens() - seq_len_)));
+      start = static_cast<int64_t>(rng_.below(static_cast<uint64_t>(tokens() - seq_len_)));
     } else {
       if (index_ >= static_cast<int64_t>(order_.size())) {
         ++epoch_;
@@ -64,7 +64,7 @@ Batch TextWindows::next_batch(int64_t B) {
 }
 
 std::vector<Batch> TextWindows::eval_batches(int64_t B, int64_t max_windows) const {
-  int64_t n = windows_per_epoch();
+  int64_t n = rows_per_epoch();
   if (max_windows > 0) n = std::min(n, max_windows);
   std::vector<Batch> out;
   for (int64_t w = 0; w < n; w += B) {

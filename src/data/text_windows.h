@@ -16,33 +16,27 @@
 
 #include "core/rng.h"
 #include "core/batch.h"
+#include "data/data_source.h"
 
 namespace peft {
 
 enum class Sampling { Random, Epochs };
 
-struct DataPosition {
-  int64_t epoch = 0;
-  int64_t index = 0;  // next window within the epoch's order
-  uint64_t rng0 = 0, rng1 = 0;
-};
-
-class TextWindows {
+class TextWindows : public DataSource {
  public:
   TextWindows(std::vector<int32_t> stream, int64_t seq_len, Sampling sampling, uint64_t seed);
 
-  int64_t stream_tokens() const { return static_cast<int64_t>(stream_.size()); }
-  int64_t windows_per_epoch() const;
-  int64_t seq_len() const { return seq_len_; }
+  int64_t tokens() const override { return static_cast<int64_t>(stream_.size()); }
+  int64_t rows_per_epoch() const override;
+  int64_t seq_len() const override { return seq_len_; }
 
-  // The next B rows (training).
-  Batch next_batch(int64_t B);
+  Batch next_batch(int64_t B) override;
   // Consecutive non-overlapping windows from the start, at most max_windows
-  // (0 = all), as batches of B rows; deterministic (evaluation).
-  std::vector<Batch> eval_batches(int64_t B, int64_t max_windows) const;
+  // (0 = all), as batches of B rows.
+  std::vector<Batch> eval_batches(int64_t B, int64_t max_windows) const override;
 
-  DataPosition position() const;
-  void restore(const DataPosition& p);
+  DataPosition position() const override;
+  void restore(const DataPosition& p) override;
   int64_t epoch() const { return epoch_; }
 
  private:

@@ -100,3 +100,13 @@ template <typename T>
 void init_llama_random(LlamaModel<T>& m, uint64_t seed);
 
 }  // namespace peft
+
+namespace peft {
+
+// Writes the model's base tensors as a GGUF file (F32), with the metadata of
+// `source` (architecture, hyperparameters, tokenizer) when given, else the
+// hyperparameters from the config alone. Written atomically.
+template <typename T>
+void save_llama_gguf(LlamaModel<T>& m, const GgufFile* source, const std::string& path);
+
+}  // namespace peft

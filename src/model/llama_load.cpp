@@ -56,3 +56,44 @@ template void init_llama_random<float>(LlamaModel<float>&, uint64_t);
 template void init_llama_random<double>(LlamaModel<double>&, uint64_t);
 
 }  // namespace peft
+
+namespace peft {
+
+template <typename T>
+void save_llama_gguf(LlamaModel<T>& m, const GgufFile* source, const std::string& path) {
+  GgufWriter w;
+  const LlamaConfig& c = m.cfg;
+  if (source) {
+    // Everything but the keys the writer derives itself.
+    for (const std::string& k : source->keys())
+      if (k != "general.alignment" && k != "general.file_type") w.set(k, source->get(k));
+  } else {
+    const std::string a = c.arch;
+    w.set("general.architecture", GgufValue::string(a));
+    w.set("general.name", GgufValue::string("peft.cpp model"));
+    w.set(a + ".context_length", GgufValue::u32(static_cast<uint32_t>(c.context_length)));
+    w.set(a + ".embedding_length", GgufValue::u32(static_cast<uint32_t>(c.dim)));
+    w.set(a + ".feed_forward_length", GgufValue::u32(static_cast<uint32_t>(c.hidden_dim)));
+    w.set(a + ".block_count", GgufValue::u32(static_cast<uint32_t>(c.n_layers)));
+    w.set(a + ".attention.head_count", GgufValue::u32(static_cast<uint32_t>(c.n_heads)));
+    w.set(a + ".attention.head_count_kv", GgufValue::u32(static_cast<uint32_t>(c.n_kv_heads)));
+    w.set(a + ".attention.layer_norm_rms_epsilon", GgufValue::f32(static_cast<float>(c.norm_eps)));
+    w.set(a + ".rope.freq_base", GgufValue::f32(static_cast<float>(c.rope_theta)));
+    w.set(a + ".rope.dimension_count", GgufValue::u32(static_cast<uint32_t>(c.head_dim)));
+  }
+  w.set("general.file_type", GgufValue::u32(0));  // all F32
+  std::vector<Tensor> keep;
+  for (Param<T>* p : m.base_params()) {
+    Tensor t = Tensor::zeros(DType::F32, p->shape);
+    float* d = t.mutable_ptr<float>();
+    for (int64_t i = 0; i < p->numel(); ++i) d[i] = static_cast<float>(p->data[i]);
+    w.add_tensor(p->name, t);
+    keep.push_back(t);
+  }
+  w.write(path);
+}
+
+template void save_llama_gguf<float>(LlamaModel<float>&, const GgufFile*, const std::string&);
+template void save_llama_gguf<double>(LlamaModel<double>&, const GgufFile*, const std::string&);
+
+}  // namespace peft

@@ -1,0 +1,78 @@
+#include "train/method.h"
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "io/hf_names.h"
+
+namespace peft {
+
+const std::vector<std::string>& train_methods() {
+  static const std::vector<std::string> m{"full", "lora", "lora-fa", "vera", "delta-lora", "lora-plus"};
+  return m;
+}
+
+bool is_adapter_method(const std::string& method) { return method != "full"; }
+
+std::vector<PeftLayer> peft_layers_of(LlamaModel<float>& model, bool gguf_row_order) {
+  std::vector<PeftLayer> r;
+  for (Linear<float>* lin : model.all_linears()) {
+    PeftLayer pl;
+    pl.info = lin->info;
+    if (gguf_row_order && (lin->info.module == "q" || lin->info.module == "k")) {
+      int64_t heads = lin->info.module == "q" ? model.cfg.n_heads : model.cfg.n_kv_heads;
+      pl.hf_rows = gguf_to_hf_rows(lin->info.out, heads);
+    }
+    r.push_back(std::move(pl));
+  }
+  return r;
+}
+
+std::unique_ptr<MethodSetup> setup_method(LlamaModel<float>& model, const std::string& method,
+                                          const AdapterConfig& adapter_in, bool gguf_row_order) {
+  bool known = false;
+  for (const auto& m : train_methods()) known |= m == method;
+  if (!known) {
+    std::string list;
+    for (const auto& m : train_methods()) list += (list.empty() ? "" : ", ") + m;
+    fail("train", "unknown method '" + method + "' (use one of: " + list + ")");
+  }
+  auto s = std::make_unique<MethodSetup>();
+  s->method = method;
+  s->total = model.parameter_count();
+  if (method == "full") {
+    model.set_base_trainable(true);
+  } else {
+    AdapterConfig cfg = adapter_in;
+    cfg.method = method;
+    validate_adapter_config(cfg);
+    model.set_base_trainable(false);
+    std::vector<PeftLayer> all = peft_layers_of(model, gguf_row_order);
+    std::vector<Linear<float>*> lins = model.all_linears();
+    std::vector<LinearInfo> targeted;
+    for (size_t i = 0; i < lins.size(); ++i)
+      if (target_matches(cfg, lins[i]->info)) targeted.push_back(lins[i]->info);
+    check_targets_matched(cfg, static_cast<int64_t>(targeted.size()));
+    if (method == "vera") s->vera = make_vera_shared<float>(cfg, targeted);
+    Rng rng(cfg.seed);
+    for (size_t i = 0; i < lins.size(); ++i) {
+      if (!target_matches(cfg, lins[i]->info)) continue;
+      lins[i]->adapter =
+          make_adapter<float>(cfg, lins[i]->info, lins[i]->weight.data.get(), s->vera.get(), rng, all[i].hf_rows);
+      s->layers.push_back(all[i]);
+    }
+    s->adapter = cfg;
+  }
+  model.visit_trainable([&](ParamRef<float>& p) { s->trainable += p.numel; });
+  return s;
+}
+
+std::vector<std::pair<PeftLayer, const Adapter<float>*>> adapted_layers(LlamaModel<float>& model,
+                                                                        const MethodSetup& s) {
+  std::vector<std::pair<PeftLayer, const Adapter<float>*>> r;
+  for (const PeftLayer& pl : s.layers)
+    for (Linear<float>* lin : model.all_linears())
+      if (lin->info.name == pl.info.name) r.push_back({pl, lin->adapter.get()});
+  return r;
+}
+
+}  // namespace peft

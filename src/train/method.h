@@ -1,0 +1,40 @@
+// Turning a loaded model into one that trains with a given method: full
+// fine-tuning makes every base tensor trainable; the adapter methods freeze
+// the base and put an adapter in the slot of each targeted linear layer.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "adapters/factory.h"
+#include "adapters/peft_dir.h"
+#include "model/llama.h"
+
+namespace peft {
+
+// The methods `peft train --method` accepts.
+const std::vector<std::string>& train_methods();
+bool is_adapter_method(const std::string& method);
+
+struct MethodSetup {
+  std::string method;
+  AdapterConfig adapter;  // meaningless for "full"
+  std::unique_ptr<VeraShared<float>> vera;  // VeRA's shared projections (outlive the adapters)
+  std::vector<PeftLayer> layers;            // the adapted layers, with their HF row order
+  int64_t trainable = 0, total = 0;         // parameter counts
+};
+
+// `hf_row_order`: the model was loaded from GGUF, whose q/k rows are in
+// interleaved-rope order; adapters then record the HF row order of q and k so
+// they can be saved in PEFT's layout. Throws "[train] ..." / "[adapters] ...".
+std::unique_ptr<MethodSetup> setup_method(LlamaModel<float>& model, const std::string& method,
+                                          const AdapterConfig& adapter, bool gguf_row_order);
+
+// The adapted layers of a model, for saving.
+std::vector<std::pair<PeftLayer, const Adapter<float>*>> adapted_layers(LlamaModel<float>& model,
+                                                                        const MethodSetup& s);
+
+// The PEFT-side description of every linear of the model (for loading adapters).
+std::vector<PeftLayer> peft_layers_of(LlamaModel<float>& model, bool gguf_row_order);
+
+}  // namespace peft

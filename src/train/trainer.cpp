@@ -1,0 +1,239 @@
+#include "train/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
+
+namespace peft {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string duration(double s) {
+  long t = static_cast<long>(s + 0.5);
+  char buf[32];
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+  else if (t >= 60)
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%lds", t);
+  return buf;
+}
+
+// Keys of the run configuration that may change between a run and its resume.
+bool may_differ_on_resume(const std::string& key) {
+  return key == "steps" || key == "save_every" || key == "eval_every" || key == "log_every" || key == "out" ||
+         key == "resume" || key == "quiet";
+}
+
+}  // namespace
+
+Trainer::Trainer(LlamaModel<float>& model, DataSource& train, const DataSource* eval, const TrainOptions& o,
+                 nlohmann::json run_config)
+    : model_(model), train_(train), eval_(eval), o_(o), run_config_(std::move(run_config)) {
+  if (o_.steps <= 0) fail("train", "steps must be positive");
+  if (o_.batch_size <= 0) fail("train", "batch size must be positive");
+  if (o_.grad_accum <= 0) fail("train", "gradient accumulation must be positive");
+  if (!(o_.lr > 0)) fail("train", "learning rate must be positive");
+  model_.visit_trainable([&](ParamRef<float>& p) { params_.push_back(p); });
+  if (params_.empty()) fail("train", "the model has no trainable parameters");
+  opt_ = std::make_unique<AdamW>(params_, o_.opt);
+}
+
+double Trainer::evaluate() {
+  if (!eval_) return std::nan("");
+  double sum = 0;
+  int64_t n = 0;
+  for (const Batch& b : eval_->eval_batches(o_.batch_size, o_.eval_windows)) {
+    sum += model_.forward_loss(b);
+    n += b.scored();
+  }
+  return n > 0 ? sum / static_cast<double>(n) : std::nan("");
+}
+
+void Trainer::write_metrics(const nlohmann::json& j) {
+  if (o_.out_dir.empty()) return;
+  std::ofstream f(o_.out_dir + "/metrics.jsonl", std::ios::app);
+  f << j.dump() << "\n";
+}
+
+void Trainer::print_progress(const StepRecord& r, bool final_line) {
+  if (!o_.progress || log_level() < LogLevel::Info) return;
+  std::string line = "step " + std::to_string(r.step) + "/" + std::to_string(o_.steps) + " | loss " +
+                     fmt("%.4f", r.loss) + " | lr " + fmt("%.2e", r.lr) + " | grad norm " + fmt("%.3f", r.grad_norm) +
+                     " | " + fmt("%.0f", r.tokens_per_second) + " tok/s | ETA " + duration(r.eta);
+  if (stderr_is_tty()) {
+    std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), final_line ? "\n" : "");
+  } else if (final_line || r.step % std::max<int64_t>(1, o_.log_every) == 0 || r.step == 1) {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+  std::fflush(stderr);
+}
+
+TrainSummary Trainer::run() {
+  if (!o_.out_dir.empty()) fs::create_directories(o_.out_dir);
+  TrainSummary s;
+  s.eval_loss_before = evaluate();
+  if (eval_) {
+    write_metrics({{"step", step_}, {"eval_loss", s.eval_loss_before}, {"eval_perplexity", std::exp(s.eval_loss_before)}});
+    log_info("eval before: loss " + fmt("%.4f", s.eval_loss_before) + ", perplexity " +
+             fmt("%.2f", std::exp(s.eval_loss_before)));
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  const int64_t first = step_;
+  const int64_t tokens_per_step = o_.batch_size * o_.grad_accum * train_.seq_len();
+  while (step_ < o_.steps) {
+    // Draw the whole step's micro-batches first: the mean loss over all of
+    // them needs the total count of scored tokens.
+    std::vector<Batch> micro;
+    int64_t scored = 0;
+    for (int64_t a = 0; a < o_.grad_accum; ++a) {
+      micro.push_back(train_.next_batch(o_.batch_size));
+      scored += micro.back().scored();
+    }
+    model_.zero_grad();
+    double loss_sum = 0;
+    for (const Batch& b : micro) loss_sum += model_.forward_backward(b, 1.0 / static_cast<double>(std::max<int64_t>(1, scored)));
+    ++step_;
+    const double lr = o_.lr * schedule_factor(o_.schedule, step_, o_.steps, o_.warmup);
+    if (before_step) before_step();
+    const double gnorm = opt_->step(lr);
+    for (Linear<float>* lin : model_.all_linears())
+      if (lin->adapter) lin->adapter->after_step(lin->weight.frozen() ? lin->weight.data.get() : nullptr, step_);
+
+    StepRecord r;
+    r.step = step_;
+    r.loss = loss_sum / static_cast<double>(std::max<int64_t>(1, scored));
+    r.lr = lr;
+    r.grad_norm = gnorm;
+    r.elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double done = static_cast<double>(step_ - first);
+    r.tokens_per_second = done * static_cast<double>(tokens_per_step) / std::max(1e-9, r.elapsed);
+    r.eta = r.elapsed / done * static_cast<double>(o_.steps - step_);
+    losses_.push_back(r.loss);
+    s.final_train_loss = r.loss;
+    if (!std::isfinite(r.loss)) fail("train", "the loss became " + fmt("%f", r.loss) + " at step " + std::to_string(step_) + "; lower the learning rate");
+    write_metrics({{"step", r.step}, {"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm},
+                   {"tokens_per_second", r.tokens_per_second}, {"elapsed_s", r.elapsed}});
+    print_progress(r, step_ == o_.steps);
+    if (on_step) on_step(r);
+    if (o_.eval_every > 0 && step_ % o_.eval_every == 0 && step_ < o_.steps && eval_) {
+      double el = evaluate();
+      write_metrics({{"step", step_}, {"eval_loss", el}, {"eval_perplexity", std::exp(el)}});
+      if (stderr_is_tty() && o_.progress) std::fprintf(stderr, "\n");
+      log_info("eval at step " + std::to_string(step_) + ": loss " + fmt("%.4f", el) + ", perplexity " + fmt("%.2f", std::exp(el)));
+    }
+    if (o_.save_every > 0 && step_ % o_.save_every == 0 && step_ < o_.steps && !o_.out_dir.empty())
+      save_checkpoint(o_.out_dir + "/checkpoint-" + std::to_string(step_));
+  }
+  s.steps = step_ - first;
+  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  s.tokens = s.steps * tokens_per_step;
+  s.tokens_per_second = s.seconds > 0 ? static_cast<double>(s.tokens) / s.seconds : 0;
+  s.saved_activation_bytes = model_.last_saved_bytes();
+  s.eval_loss_after = evaluate();
+  if (eval_) {
+    write_metrics({{"step", step_}, {"eval_loss", s.eval_loss_after}, {"eval_perplexity", std::exp(s.eval_loss_after)}});
+    log_info("eval after: loss " + fmt("%.4f", s.eval_loss_after) + ", perplexity " +
+             fmt("%.2f", std::exp(s.eval_loss_after)));
+  }
+  if (!o_.out_dir.empty()) save_checkpoint(o_.out_dir + "/checkpoint-" + std::to_string(step_));
+  return s;
+}
+
+void Trainer::save_checkpoint(const std::string& dir) {
+  // Build in a temporary directory, then rename over the target, so an
+  // interrupted save never leaves a half-written checkpoint behind.
+  std::string tmp = dir + ".tmp";
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  SafetensorsWriter params, state;
+  for (const ParamRef<float>& p : params_)
+    params.add(p.name, Tensor::view(DType::F32, p.shape, p.data, nullptr));
+  for (auto& [name, vec] : opt_->state_tensors())
+    state.add(name, Tensor::view(DType::F32, {static_cast<int64_t>(vec->size())}, vec->data(), nullptr));
+  // Base weights that an adapter writes into (Delta-LoRA) are part of the state.
+  for (Linear<float>* lin : model_.all_linears())
+    if (lin->adapter && lin->adapter->method() == "delta-lora" && lin->weight.frozen())
+      state.add("base." + lin->weight.name, Tensor::view(DType::F32, lin->weight.shape, lin->weight.data.get(), nullptr));
+  params.write(tmp + "/trainable.safetensors");
+  state.write(tmp + "/optimizer.safetensors");
+  DataPosition pos = train_.position();
+  nlohmann::json j;
+  j["format"] = "peft.cpp checkpoint 1";
+  j["step"] = step_;
+  j["optimizer_step"] = opt_->steps_done();
+  j["data"] = {{"epoch", pos.epoch}, {"index", pos.index}, {"rng0", pos.rng0}, {"rng1", pos.rng1}};
+  j["losses"] = losses_;
+  j["run_config"] = run_config_;
+  write_file_atomic(tmp + "/trainer_state.json", j.dump(2) + "\n");
+  if (on_save) on_save(tmp);
+  fs::remove_all(dir);
+  fs::rename(tmp, dir);
+}
+
+void Trainer::load_checkpoint(const std::string& dir) {
+  std::string state_path = dir + "/trainer_state.json";
+  if (!fs::exists(state_path)) fail("train", "'" + dir + "' is not a checkpoint (no trainer_state.json)");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(read_file_bytes(state_path));
+  } catch (const nlohmann::json::exception& e) {
+    fail("train", state_path + ": " + e.what());
+  }
+  // The run configuration must match, except what may change on resume.
+  const nlohmann::json& saved = j.value("run_config", nlohmann::json::object());
+  for (auto& [k, v] : run_config_.items()) {
+    if (may_differ_on_resume(k)) continue;
+    if (!saved.contains(k) || saved[k] != v)
+      fail("train", "cannot resume from '" + dir + "': '" + k + "' was " + (saved.contains(k) ? saved[k].dump() : "unset") +
+                        ", now " + v.dump());
+  }
+  auto params = SafetensorsFile::open(dir + "/trainable.safetensors");
+  for (ParamRef<float>& p : params_) {
+    if (!params->has(p.name)) fail("train", "checkpoint '" + dir + "' has no tensor '" + p.name + "'");
+    Tensor t = params->tensor(p.name);
+    if (t.shape() != p.shape || t.dtype() != DType::F32)
+      fail("train", "checkpoint tensor '" + p.name + "' has shape " + shape_str(t.shape()) + ", expected " + shape_str(p.shape));
+    std::memcpy(p.data, t.data(), sizeof(float) * p.numel);
+  }
+  auto state = SafetensorsFile::open(dir + "/optimizer.safetensors");
+  std::map<std::string, std::vector<float>> moments;
+  for (const std::string& name : state->names()) {
+    Tensor t = state->tensor(name).to_f32();
+    if (name.rfind("base.", 0) == 0) {
+      for (Linear<float>* lin : model_.all_linears())
+        if ("base." + lin->weight.name == name && t.numel() == lin->weight.numel())
+          std::memcpy(lin->weight.data.get(), t.data(), sizeof(float) * t.numel());
+      continue;
+    }
+    moments[name] = std::vector<float>(t.ptr<float>(), t.ptr<float>() + t.numel());
+  }
+  opt_->load_state(moments, j.at("optimizer_step").get<int64_t>());
+  step_ = j.at("step").get<int64_t>();
+  DataPosition pos;
+  pos.epoch = j["data"]["epoch"];
+  pos.index = j["data"]["index"];
+  pos.rng0 = j["data"]["rng0"];
+  pos.rng1 = j["data"]["rng1"];
+  train_.restore(pos);
+  losses_ = j.value("losses", std::vector<double>{});
+  if (step_ > o_.steps) fail("train", "the checkpoint is at step " + std::to_string(step_) + ", past --steps " + std::to_string(o_.steps));
+}
+
+}  // namespace peft
