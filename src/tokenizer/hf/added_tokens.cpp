@@ -80,9 +80,9 @@ std::vector<Segment> AddedVocab::split(std::string_view text, bool normalized_se
     size_t stop = pos + len;
     pos = stop;  // a rejected match is still consumed, as Aho-Corasick iteration does
     if (t.single_word) {
-      const bool word_before = start > 0 && is_alphanumeric(cp_before(text, start));
+      const bool word_before = start > 0 && is_word_char(cp_before(text, start));
       size_t k = stop;
-      const bool word_after = stop < text.size() && is_alphanumeric(next_cp(text, k));
+      const bool word_after = stop < text.size() && is_word_char(next_cp(text, k));
       if (word_before || word_after) continue;
     }
     if (t.lstrip) {

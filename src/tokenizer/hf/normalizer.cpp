@@ -35,22 +35,25 @@ class LowercaseNormalizer : public Normalizer {
   void normalize(std::string& text) const override { text = lowercase(text); }
 };
 
-// Drops nonspacing marks (Mn); meaningful after NFD/NFKD.
-std::string drop_marks(std::string_view s) {
+// Drops the characters `drop` selects: nonspacing marks (Mn) for BERT's
+// strip_accents, all marks (Mn Mc Me) for StripAccents; meaningful after
+// NFD/NFKD.
+template <typename Pred>
+std::string drop_marks(std::string_view s, Pred drop) {
   std::string out;
   out.reserve(s.size());
   size_t i = 0;
   while (i < s.size()) {
     const size_t b = i;
     const uint32_t cp = next_cp(s, i);
-    if (!is_nonspacing_mark(cp)) out.append(s.substr(b, i - b));
+    if (!drop(cp)) out.append(s.substr(b, i - b));
   }
   return out;
 }
 
 class StripAccentsNormalizer : public Normalizer {
  public:
-  void normalize(std::string& text) const override { text = drop_marks(text); }
+  void normalize(std::string& text) const override { text = drop_marks(text, is_mark); }
 };
 
 // BERT's cleaning: drop NUL, U+FFFD and control characters, turn whitespace
@@ -86,7 +89,7 @@ class BertNormalizer : public Normalizer {
       }
       text.swap(out);
     }
-    if (strip_) text = drop_marks(normalize_form(text, NormForm::kNfd));
+    if (strip_) text = drop_marks(normalize_form(text, NormForm::kNfd), is_nonspacing_mark);
     if (lower_) text = lowercase(text);
   }
 

@@ -125,7 +125,11 @@ class MetaspacePreTokenizer : public PreTokenizer {
 
 class WhitespacePreTokenizer : public PreTokenizer {
  public:
-  WhitespacePreTokenizer() : regex_(R"(\w+|[^\w\s]+)") {}
+  // \w+|[^\w\s]+ with \w as Rust's regex crate defines it (Alphabetic,
+  // marks, decimal digits, connector punctuation, ZWNJ/ZWJ), which is what
+  // HF's Whitespace runs; PCRE2 and Oniguruma draw \w differently.
+  WhitespacePreTokenizer()
+      : regex_(R"([\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}]+|[^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\x{200C}\x{200D}\s]+)") {}
   void pre_tokenize(std::vector<Piece>& pieces) const override {
     split_pieces(pieces, [&](const std::string& text) {
       std::vector<Span> matches;

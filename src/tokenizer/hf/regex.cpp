@@ -3,6 +3,9 @@
 
 #include <pcre2.h>
 
+#include <cctype>
+#include <utility>
+
 #include "tokenizer/hf/format_error.h"
 #include "tokenizer/hf/unicode.h"
 
@@ -12,10 +15,94 @@ struct Regex::Impl {
   pcre2_code* code = nullptr;
 };
 
+namespace {
+
+// Long Unicode general-category names that Rust's regex and Oniguruma take
+// but PCRE2 10.42 does not.
+const char* short_category(std::string name) {
+  std::string key;
+  for (char c : name)
+    if (c != '_' && c != ' ' && c != '-') key.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  static const std::pair<const char*, const char*> kNames[] = {
+      {"letter", "L"}, {"lowercaseletter", "Ll"}, {"uppercaseletter", "Lu"}, {"titlecaseletter", "Lt"},
+      {"casedletter", "L&"}, {"modifierletter", "Lm"}, {"otherletter", "Lo"}, {"mark", "M"},
+      {"combiningmark", "M"}, {"nonspacingmark", "Mn"}, {"spacingmark", "Mc"}, {"enclosingmark", "Me"},
+      {"number", "N"}, {"decimalnumber", "Nd"}, {"digit", "Nd"}, {"letternumber", "Nl"},
+      {"othernumber", "No"}, {"punctuation", "P"}, {"punct", "P"}, {"connectorpunctuation", "Pc"},
+      {"dashpunctuation", "Pd"}, {"openpunctuation", "Ps"}, {"closepunctuation", "Pe"},
+      {"initialpunctuation", "Pi"}, {"finalpunctuation", "Pf"}, {"otherpunctuation", "Po"},
+      {"symbol", "S"}, {"mathsymbol", "Sm"}, {"currencysymbol", "Sc"}, {"modifiersymbol", "Sk"},
+      {"othersymbol", "So"}, {"separator", "Z"}, {"spaceseparator", "Zs"}, {"lineseparator", "Zl"},
+      {"paragraphseparator", "Zp"}, {"other", "C"}, {"control", "Cc"}, {"format", "Cf"},
+      {"privateuse", "Co"}, {"surrogate", "Cs"}, {"unassigned", "Cn"}};
+  for (const auto& [long_name, short_name] : kNames)
+    if (key == long_name) return short_name;
+  return nullptr;
+}
+
+// Rewrites what PCRE2 (UTF + UCP) reads differently from the Oniguruma
+// engine tokenizers uses for these patterns:
+//   \w  Oniguruma: Letter | Mark | Decimal_Number | Connector_Punctuation;
+//       PCRE2 10.42 leaves out the marks.
+//   \s  both mean White_Space, except that PCRE2 leaves out U+0085.
+//   \p{Letter} and the other long category names.
+// Inside a character class the replacement is spliced into the class;
+// \W and \S inside a class are left as they are.
+std::string translate(const std::string& p) {
+  static const std::string kWord = R"(\p{L}\p{M}\p{Nd}\p{Pc})";
+  static const std::string kSpace = R"(\s\x{85})";
+  std::string out;
+  out.reserve(p.size() + 16);
+  bool in_class = false;
+  for (size_t i = 0; i < p.size(); ++i) {
+    const char c = p[i];
+    if (c == '\\' && i + 1 < p.size()) {
+      const char e = p[i + 1];
+      if (e == 'w') { out += in_class ? kWord : "[" + kWord + "]"; ++i; continue; }
+      if (e == 's') { out += in_class ? kSpace : "[" + kSpace + "]"; ++i; continue; }
+      if (!in_class && e == 'W') { out += "[^" + kWord + "]"; ++i; continue; }
+      if (!in_class && e == 'S') { out += "[^" + kSpace + "]"; ++i; continue; }
+      if ((e == 'p' || e == 'P') && i + 2 < p.size() && p[i + 2] == '{') {
+        const size_t close = p.find('}', i + 3);
+        if (close != std::string::npos) {
+          const std::string name = p.substr(i + 3, close - i - 3);
+          if (const char* s = short_category(name)) {
+            out += '\\';
+            out += e;
+            out += '{';
+            out += s;
+            out += '}';
+            i = close;
+            continue;
+          }
+        }
+      }
+      out += c;
+      out += e;
+      ++i;
+      continue;
+    }
+    if (!in_class && c == '[') {
+      in_class = true;
+      out += c;
+      // A ']' right after '[' or '[^' is a literal, not the end.
+      if (i + 1 < p.size() && p[i + 1] == '^') out += p[++i];
+      if (i + 1 < p.size() && p[i + 1] == ']') out += p[++i];
+      continue;
+    }
+    if (in_class && c == ']') in_class = false;
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
 Regex::Regex(const std::string& pattern) : impl_(std::make_unique<Impl>()) {
   int err = 0;
   PCRE2_SIZE err_off = 0;
-  impl_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+  const std::string translated = translate(pattern);
+  impl_->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(translated.data()), translated.size(),
                               PCRE2_UTF | PCRE2_UCP, &err, &err_off, nullptr);
   if (impl_->code == nullptr) {
     PCRE2_UCHAR msg[256];

@@ -1,7 +1,8 @@
 // Regular expressions of tokenizer.json (Split pre-tokenizer, Replace
 // normalizer and decoder) through PCRE2 in UTF + UCP mode, so \p{L}, \p{N},
-// \s and look-ahead mean what they mean in the Oniguruma / fancy-regex
-// engines Hugging Face uses.
+// \s and look-ahead mean what they mean in the Oniguruma engine Hugging
+// Face uses; the few spellings PCRE2 reads differently (\w, \s, long
+// category names such as \p{Letter}) are rewritten first (regex.cpp).
 #pragma once
 #include <cstddef>
 #include <memory>

@@ -107,6 +107,14 @@ bool is_alphanumeric(uint32_t cp) {
   return u_hasBinaryProperty(static_cast<UChar32>(cp), UCHAR_ALPHABETIC) || is_numeric(cp);
 }
 
+bool is_word_char(uint32_t cp) {
+  if (cp < 0x80) return is_alphanumeric(cp) || cp == '_';
+  if (cp == 0x200C || cp == 0x200D) return true;
+  const int32_t mask = U_GET_GC_MASK(static_cast<UChar32>(cp));
+  if ((mask & (U_GC_M_MASK | U_GC_ND_MASK | U_GC_PC_MASK)) != 0) return true;
+  return u_hasBinaryProperty(static_cast<UChar32>(cp), UCHAR_ALPHABETIC);
+}
+
 bool is_bert_punctuation(uint32_t cp) {
   if (cp < 0x80) {
     return (cp >= 33 && cp <= 47) || (cp >= 58 && cp <= 64) || (cp >= 91 && cp <= 96) ||
@@ -118,6 +126,11 @@ bool is_bert_punctuation(uint32_t cp) {
 bool is_nonspacing_mark(uint32_t cp) {
   if (cp < 0x80) return false;
   return u_charType(static_cast<UChar32>(cp)) == U_NON_SPACING_MARK;
+}
+
+bool is_mark(uint32_t cp) {
+  if (cp < 0x80) return false;
+  return (U_GET_GC_MASK(static_cast<UChar32>(cp)) & U_GC_M_MASK) != 0;
 }
 
 bool is_bert_control(uint32_t cp) {

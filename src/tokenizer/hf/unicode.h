@@ -27,6 +27,9 @@ std::string sanitize_utf8(std::string_view s);
 bool is_whitespace(uint32_t cp);
 // Rust's char::is_alphanumeric: Alphabetic or a numeric category (Nd Nl No).
 bool is_alphanumeric(uint32_t cp);
+// \w of Rust's regex crate: Alphabetic, marks, Nd, Pc, ZWNJ, ZWJ (how HF
+// decides whether a single_word added token touches a word).
+bool is_word_char(uint32_t cp);
 // Rust's char::is_numeric: general category Nd, Nl or No.
 bool is_numeric(uint32_t cp);
 // Unicode punctuation (general category P*) or ASCII punctuation, which also
@@ -34,6 +37,8 @@ bool is_numeric(uint32_t cp);
 bool is_bert_punctuation(uint32_t cp);
 // General category Mn (what StripAccents removes after NFD).
 bool is_nonspacing_mark(uint32_t cp);
+// General category M (Mn, Mc, Me): what the StripAccents normalizer removes.
+bool is_mark(uint32_t cp);
 // BERT's "control": categories Cc Cf Cn Co Cs except \t \n \r.
 bool is_bert_control(uint32_t cp);
 // CJK ideograph blocks BERT surrounds with spaces.
