@@ -157,6 +157,15 @@ TEST(Factory, Errors) {
   EXPECT_THROW(make_adapter<float>(c, LinearInfo{"blk.0.attn_q", "q", 16, 16}, nullptr, nullptr, rng), InputError);
 }
 
+TEST(Factory, LoraStyleIgnoresTheRowOrder) {
+  AdapterConfig c;
+  c.rank = 2;
+  Rng rng(4);
+  std::vector<int32_t> perm = {1, 0, 3, 2};
+  auto a = make_adapter<float>(c, LinearInfo{"blk.0.attn_q", "q", 4, 4}, nullptr, nullptr, rng, perm);
+  EXPECT_EQ(a->method(), "lora");
+}
+
 TEST(Factory, PissaRewritesTheBase) {
   AdapterConfig c;
   EXPECT_FALSE(adapter_rewrites_base(c));

@@ -158,7 +158,7 @@ std::unique_ptr<Adapter<T>> make_adapter(const AdapterConfig& cfg, const LinearI
     vo.d_initial = cfg.vera_d_initial;
     return std::make_unique<VeraAdapter<T>>(info, vo, shared, rng, std::move(row_perm));
   }
-  if (!row_perm.empty()) fail("adapters", "a row order applies to vera adapters only");
+  // row_perm is ignored here: LoRA-style rows are permuted when saved (peft_dir.h).
   LoraOptions lo;
   lo.rank = rank_for(cfg, info);
   // A trained LoRA of larger rank than the layer is legal (a loaded rank-2r

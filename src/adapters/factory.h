@@ -69,8 +69,9 @@ std::unique_ptr<VeraShared<T>> make_vera_shared(const AdapterConfig& cfg, const 
 
 // The adapter for one targeted layer. `W` [out, in] is read by the PiSSA init
 // only; `shared` is needed by VeRA only; `rng` draws the init (and seeds the
-// dropout generator), in layer order. `row_perm` (VeRA only, may be empty):
-// our row i is HF row row_perm[i], see vera.h.
+// dropout generator), in layer order. `row_perm` (may be empty): our row i
+// is HF row row_perm[i]; VeRA uses it (vera.h), the LoRA-style methods ignore
+// it (their lora_B rows are permuted when saved, peft_dir.h).
 template <typename T>
 std::unique_ptr<Adapter<T>> make_adapter(const AdapterConfig& cfg, const LinearInfo& info, const T* W,
                                          const VeraShared<T>* shared, Rng& rng,
