@@ -158,6 +158,15 @@ void VeraAdapter<T>::add_delta(T* W, double sign) const {
 }
 
 template <typename T>
+void VeraAdapter<T>::plain_factors(T* A, T* B) const {
+  const int64_t in = info_.in, mi = shared_->max_in();
+  for (int k = 0; k < r_; ++k)
+    for (int64_t j = 0; j < in; ++j) A[k * in + j] = ld_[k] * shared_->A()[k * mi + j];
+  for (int64_t i = 0; i < info_.out; ++i)
+    for (int k = 0; k < r_; ++k) B[i * r_ + k] = lb_[i] * shared_->B()[hf_row(i) * r_ + k];
+}
+
+template <typename T>
 void VeraAdapter<T>::merge_into(T* W) const {
   add_delta(W, 1.0);
 }

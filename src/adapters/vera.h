@@ -78,6 +78,9 @@ class VeraAdapter : public Adapter<T> {
   T* grad_lambda_b() { return glb_.data(); }
   T* grad_lambda_d() { return gld_.data(); }
   const std::vector<int32_t>& row_perm() const { return perm_; }
+  // ΔW = B' A' with A' = diag(λ_d) A_l [r, in] and B' = diag(λ_b) B_l [out, r]
+  // (rows in this layer's order): VeRA as an exact rank-r LoRA of scale 1.
+  void plain_factors(T* A, T* B) const;
 
  private:
   int64_t hf_row(int64_t i) const { return perm_.empty() ? i : perm_[i]; }
