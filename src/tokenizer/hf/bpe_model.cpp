@@ -9,24 +9,16 @@
 #include <array>
 #include <mutex>
 #include <queue>
-#include <unordered_map>
 
 #include "tokenizer/hf/model.h"
+#include "tokenizer/hf/pair_map.h"
+#include "tokenizer/hf/string_map.h"
 #include "tokenizer/hf/unicode.h"
 #include "tokenizer/hf/vocab.h"
 
 namespace peft::hf {
 
 namespace {
-
-struct MergeInfo {
-  int32_t rank;
-  int32_t new_id;
-};
-
-uint64_t pair_key(int32_t a, int32_t b) {
-  return (static_cast<uint64_t>(static_cast<uint32_t>(a)) << 32) | static_cast<uint32_t>(b);
-}
 
 struct Symbol {
   int32_t id;
@@ -55,13 +47,13 @@ class BpeModel : public Model {
 
  private:
   void merge_word(std::string_view piece, std::vector<int32_t>& out) const;
-  const MergeInfo* find_merge(int32_t a, int32_t b) const {
-    auto it = merges_.find(pair_key(a, b));
-    return it == merges_.end() ? nullptr : &it->second;
-  }
+  const MergeInfo* find_merge(int32_t a, int32_t b) const { return merges_.find(a, b); }
 
   Vocab vocab_;
-  std::unordered_map<uint64_t, MergeInfo> merges_;
+  PairMap merges_;
+  // Id of each one-byte character (no prefix/suffix case), -1 when absent:
+  // skips a string hash for the common ASCII case.
+  std::array<int32_t, 128> ascii_ids_{};
   std::string unk_token_;
   int32_t unk_id_ = -1;  // -1: no unk token configured
   std::string prefix_;   // continuing_subword_prefix
@@ -75,7 +67,8 @@ class BpeModel : public Model {
   static constexpr size_t kCacheCapacity = 10000;
   static constexpr size_t kCacheMaxKey = 256;
   mutable std::mutex cache_mutex_;
-  mutable std::unordered_map<std::string, std::vector<int32_t>, StringHash, std::equal_to<>> cache_;
+  mutable StringIdMap cache_index_;                    // piece -> index in cache_ids_
+  mutable std::vector<std::vector<int32_t>> cache_ids_;
 };
 
 BpeModel::BpeModel(const Json& j) {
@@ -102,6 +95,7 @@ BpeModel::BpeModel(const Json& j) {
   const Json& merges = require(j, "merges", at);
   if (!merges.is_array()) bad_format(at + ": \"merges\" is not an array");
   merges_.reserve(merges.size());
+  for (int c = 0; c < 128; ++c) ascii_ids_[c] = vocab_.find(std::string(1, static_cast<char>(c)));
   int32_t rank = 0;
   for (const Json& m : merges) {
     std::string a, b;
@@ -129,7 +123,7 @@ BpeModel::BpeModel(const Json& j) {
       const std::string& missing = ia < 0 ? a : ib < 0 ? b : merged;
       bad_format(at + ": merge " + std::to_string(rank + 1) + " uses '" + missing + "', which is not in the vocabulary");
     }
-    merges_.emplace(pair_key(ia, ib), MergeInfo{rank, inew});  // first (lowest) rank wins
+    merges_.insert(ia, ib, MergeInfo{rank, inew});  // the first (lowest) rank wins
     ++rank;
   }
 }
@@ -146,9 +140,9 @@ void BpeModel::tokenize(std::string_view piece, std::vector<int32_t>& out) const
   const bool cacheable = piece.size() <= kCacheMaxKey;
   if (cacheable) {
     std::lock_guard<std::mutex> lock(cache_mutex_);
-    auto it = cache_.find(piece);
-    if (it != cache_.end()) {
-      out.insert(out.end(), it->second.begin(), it->second.end());
+    const int32_t k = cache_index_.find(piece);
+    if (k >= 0) {
+      out.insert(out.end(), cache_ids_[k].begin(), cache_ids_[k].end());
       return;
     }
   }
@@ -156,7 +150,10 @@ void BpeModel::tokenize(std::string_view piece, std::vector<int32_t>& out) const
   merge_word(piece, out);
   if (cacheable) {
     std::lock_guard<std::mutex> lock(cache_mutex_);
-    if (cache_.size() < kCacheCapacity) cache_.emplace(std::string(piece), std::vector<int32_t>(out.begin() + start, out.end()));
+    if (cache_ids_.size() < kCacheCapacity && cache_index_.find(piece) < 0) {
+      cache_index_.insert(piece, static_cast<int32_t>(cache_ids_.size()));
+      cache_ids_.emplace_back(out.begin() + start, out.end());
+    }
   }
 }
 
@@ -180,7 +177,7 @@ void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
     std::string_view ch = w.substr(b, i - b);
     int32_t id;
     if (prefix_.empty() && suffix_.empty()) {
-      id = vocab_.find(ch);
+      id = ch.size() == 1 && static_cast<uint8_t>(ch[0]) < 128 ? ascii_ids_[static_cast<uint8_t>(ch[0])] : vocab_.find(ch);
     } else {
       s.clear();
       if (!first) s += prefix_;

@@ -8,11 +8,11 @@
 #include <array>
 #include <cmath>
 #include <limits>
-#include <unordered_map>
 
 #include "core/error.h"
 #include "tokenizer/hf/byte_trie.h"
 #include "tokenizer/hf/model.h"
+#include "tokenizer/hf/string_map.h"
 #include "tokenizer/hf/unicode.h"
 #include "tokenizer/hf/vocab.h"
 
@@ -38,7 +38,7 @@ class UnigramModel : public Model {
       pieces_.push_back(e[0].get<std::string>());
       scores_.push_back(e[1].get<double>());
       min_score_ = std::min(min_score_, scores_.back());
-      ids_.emplace(pieces_.back(), id);  // first occurrence wins
+      ids_.insert(pieces_.back(), id);  // the first occurrence wins
       trie_.insert(pieces_.back(), id);
     }
     if (pieces_.empty()) bad_format(at + ": empty vocabulary");
@@ -47,16 +47,12 @@ class UnigramModel : public Model {
     byte_fallback_ = opt_bool(j, "byte_fallback", false, at);
     for (int b = 0; b < 256; ++b) {
       static const char* kHex = "0123456789ABCDEF";
-      auto it = ids_.find(std::string("<0x") + kHex[b >> 4] + kHex[b & 15] + ">");
-      byte_ids_[b] = it == ids_.end() ? -1 : it->second;
+      byte_ids_[b] = ids_.find(std::string("<0x") + kHex[b >> 4] + kHex[b & 15] + ">");
     }
   }
 
   void tokenize(std::string_view s, std::vector<int32_t>& out) const override;
-  int32_t token_to_id(std::string_view token) const override {
-    auto it = ids_.find(token);
-    return it == ids_.end() ? -1 : it->second;
-  }
+  int32_t token_to_id(std::string_view token) const override { return ids_.find(token); }
   const std::string* id_to_token(int32_t id) const override {
     return id >= 0 && id < size() ? &pieces_[id] : nullptr;
   }
@@ -68,7 +64,7 @@ class UnigramModel : public Model {
 
   std::vector<std::string> pieces_;
   std::vector<double> scores_;
-  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> ids_;
+  StringIdMap ids_;
   ByteTrie trie_;
   double min_score_ = 0;
   int32_t unk_id_ = -1;

@@ -13,7 +13,7 @@ Vocab Vocab::from_json(const Json& j, const std::string& where) {
     // Ids index a table; a few million is far beyond any real vocabulary.
     if (id < 0 || id > (1 << 24)) bad_format(where + ": token '" + it.key() + "' has id " + std::to_string(id) + " out of range");
     max_id = std::max(max_id, id);
-    v.ids_.emplace(it.key(), static_cast<int32_t>(id));
+    v.ids_.insert(it.key(), static_cast<int32_t>(id));
   }
   // Real vocabularies number their tokens 0..n-1 (a few gaps at most); a
   // table sized by a stray huge id would be an easy way to exhaust memory.
@@ -21,9 +21,10 @@ Vocab Vocab::from_json(const Json& j, const std::string& where) {
     bad_format(where + ": ids run up to " + std::to_string(max_id) + " for only " + std::to_string(v.ids_.size()) + " tokens");
   v.tokens_.resize(static_cast<size_t>(max_id + 1));
   v.present_.assign(static_cast<size_t>(max_id + 1), false);
-  for (const auto& [tok, id] : v.ids_) {
+  for (size_t k = 0; k < v.ids_.size(); ++k) {
+    const int32_t id = v.ids_.value_at(k);
     if (v.present_[id]) bad_format(where + ": id " + std::to_string(id) + " is given to two tokens");
-    v.tokens_[id] = tok;
+    v.tokens_[id] = v.ids_.key_at(k);
     v.present_[id] = true;
   }
   return v;

@@ -4,17 +4,12 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "tokenizer/hf/json_util.h"
+#include "tokenizer/hf/string_map.h"
 
 namespace peft::hf {
-
-struct StringHash {
-  using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
 
 class Vocab {
  public:
@@ -22,10 +17,7 @@ class Vocab {
   // for two tokens sharing an id.
   static Vocab from_json(const Json& j, const std::string& where);
 
-  int32_t find(std::string_view token) const {
-    auto it = ids_.find(token);
-    return it == ids_.end() ? -1 : it->second;
-  }
+  int32_t find(std::string_view token) const { return ids_.find(token); }
   const std::string* token(int32_t id) const {
     if (id < 0 || static_cast<size_t>(id) >= tokens_.size() || !present_[id]) return nullptr;
     return &tokens_[id];
@@ -33,7 +25,7 @@ class Vocab {
   int32_t size() const { return static_cast<int32_t>(tokens_.size()); }
 
  private:
-  std::unordered_map<std::string, int32_t, StringHash, std::equal_to<>> ids_;
+  StringIdMap ids_;
   std::vector<std::string> tokens_;
   std::vector<bool> present_;
 };
