@@ -95,7 +95,9 @@ TEST(AdaptersOnStories260K, EveryMethodStartsAsTheBaseAndTrainsOnlyItsTensors) {
     f.model->visit_trainable([&](ParamRef<float>& p) {
       trainable += p.numel;
       EXPECT_TRUE(p.group == "lora_A" || p.group == "lora_B" || p.group == "vera_lambda") << p.name;
-      if (m == "lora-fa") EXPECT_EQ(p.group, "lora_B") << p.name;
+      if (m == "lora-fa") {
+        EXPECT_EQ(p.group, "lora_B") << p.name;
+      }
     });
     EXPECT_GT(trainable, 0);
     // One step moves the loss (B or λ_b gets a gradient at init).
