@@ -68,6 +68,13 @@ class Adapter {
   // none; a checkpoint saves and restores its state, and a recomputing
   // (checkpointed) forward restores it so that it draws the same mask.
   virtual Rng* dropout_rng() { return nullptr; }
+
+  // Tensors besides the trainable ones that an exact resume needs (grad is
+  // null): Delta-LoRA's anchor A_K, B_K and its step counter. A checkpoint
+  // saves them; after writing them back (and the trainable tensors), call
+  // state_restored() so the adapter picks them up.
+  virtual void visit_state(const ParamVisitor<T>& visit) {}
+  virtual void state_restored() {}
 };
 
 }  // namespace peft

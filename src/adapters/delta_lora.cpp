@@ -24,10 +24,13 @@ DeltaLoraAdapter<T>::DeltaLoraAdapter(const LinearInfo& info, const LoraOptions&
   if (dopt.start < 0) fail("adapters", "delta-lora: the start step must be ≥ 0");
   prev_A_ = this->A_;
   prev_B_ = this->B_;
+  anc_A_.assign(this->A_.size(), T(0));
+  anc_B_.assign(this->B_.size(), T(0));
   if (start_ == 0) {
     anc_A_ = this->A_;
     anc_B_ = this->B_;
   }
+  state_.assign(2, T(0));
 }
 
 template <typename T>
@@ -103,6 +106,30 @@ void DeltaLoraAdapter<T>::after_step(T* W, int64_t step) {
   prev_A_ = this->A_;
   prev_B_ = this->B_;
   steps_ = step;
+}
+
+template <typename T>
+void DeltaLoraAdapter<T>::visit_state(const ParamVisitor<T>& visit) {
+  state_[0] = static_cast<T>(steps_);
+  state_[1] = static_cast<T>(mode_ == Mode::kTelescoped ? 1 : 0);
+  const std::string& n = this->info_.name;
+  ParamRef<T> a{n + ".delta_anchor_A", anc_A_.data(), nullptr, static_cast<int64_t>(anc_A_.size()),
+                Shape{this->r_, this->info_.in}, "state"};
+  visit(a);
+  ParamRef<T> b{n + ".delta_anchor_B", anc_B_.data(), nullptr, static_cast<int64_t>(anc_B_.size()),
+                Shape{this->info_.out, this->r_}, "state"};
+  visit(b);
+  ParamRef<T> st{n + ".delta_state", state_.data(), nullptr, 2, Shape{2}, "state"};
+  visit(st);
+}
+
+template <typename T>
+void DeltaLoraAdapter<T>::state_restored() {
+  const double steps = static_cast<double>(state_[0]);
+  if (!(steps >= 0 && steps < 9e15 && steps == std::floor(steps)))
+    fail("adapters", "delta-lora: bad step count in the checkpoint for '" + this->info_.name + "'");
+  const std::vector<T> a = anc_A_, b = anc_B_;
+  restore_state(static_cast<int64_t>(steps), state_[1] != T(0), a, b);
 }
 
 template <typename T>

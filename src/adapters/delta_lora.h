@@ -53,6 +53,14 @@ class DeltaLoraAdapter : public LoraAdapter<T> {
   // and A_K, B_K (ignored while steps ≤ K).
   void restore_state(int64_t steps_done, bool telescoped, const std::vector<T>& anchor_A,
                      const std::vector<T>& anchor_B);
+  // The same through the generic interface: "<layer>.delta_anchor_A" [r, in],
+  // "<layer>.delta_anchor_B" [out, r] and "<layer>.delta_state" [2] =
+  // {steps done, 1 if telescoped}. A resumed run with the base written into
+  // must also restore the written base weights (they are not trainable, so a
+  // checkpoint of trainable tensors misses them); the telescoped form needs
+  // nothing else.
+  void visit_state(const ParamVisitor<T>& visit) override;
+  void state_restored() override;
 
  private:
   enum class Mode { kUnknown, kWritten, kTelescoped };
@@ -65,7 +73,8 @@ class DeltaLoraAdapter : public LoraAdapter<T> {
   int64_t steps_ = 0;
   Mode mode_ = Mode::kUnknown;
   std::vector<T> prev_A_, prev_B_;  // A, B before the current step
-  std::vector<T> anc_A_, anc_B_;    // A_K, B_K
+  std::vector<T> anc_A_, anc_B_;    // A_K, B_K (zeros until step K)
+  std::vector<T> state_;            // [2]: {steps done, telescoped} as exposed by visit_state
   std::vector<T> v_, dv_, dA_, dB_;  // scratch: [n, r], [n, r], [r, in], [out, r]
 };
 
