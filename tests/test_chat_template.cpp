@@ -348,6 +348,10 @@ const LangCase kLanguage[] = {
      "{% for m in messages %}{% if m.content is string %}{{ m.content }}{% else %}{% for c in m.content %}{{ c.type }}:{{ c.text | default('') }},{% endfor %}{% endif %};{% endfor %}",
      "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}, {\"role\": \"user\", \"content\": [{\"type\": \"image\"}, {\"type\": \"text\", \"text\": \"x\"}]}]}",
      "hi;image:,text:x,;"},
+    {"raw_block",
+     "a{% raw %}{{ x }}{% if %}{% endraw %}b|a\n  {% raw %}\n  {{ y }}\n  {%- endraw %}\nb|{% raw -%}   x   {%- endraw %}",
+     "{}",
+     "a{{ x }}{% if %}b|a\n\n  {{ y }}b|x"},
     {"int_bool_arith",
      "{{ true + 1 }} {{ 10 - 2.5 }} {{ 3 * 1.0 }} {{ 2 ** -1 }}",
      "{}",
@@ -420,6 +424,7 @@ TEST(ChatTemplateErrors, MalformedTemplatesGiveOneLineWithTheLine) {
       {"{{ [1, (2] }}", "[template] template:1: unexpected ']'"},
       {"{{ ) }}", "[template] template:1: unexpected ')'"},
       {"{{ a $ b }}", "[template] template:1: unexpected character '$'"},
+      {"a\n{% raw %}\n{{ x }}", "[template] template:2: 'raw' block is never closed (missing 'endraw')"},
       {"{% for x in %}{% endfor %}", "[template] template:1: expected an expression, got '%}'"},
   };
   for (const Bad& b : cases) {
@@ -430,6 +435,63 @@ TEST(ChatTemplateErrors, MalformedTemplatesGiveOneLineWithTheLine) {
   }
   // The name given (a file path, usually) leads the location.
   EXPECT_EQ(error_of("{{ x | nope }}", "{}", "my/chat.jinja"), "[template] my/chat.jinja:1: unknown filter 'nope'");
+}
+
+TEST(ChatTemplateErrors, DeepNestingIsAnErrorNotACrash) {
+  auto repeat = [](const std::string& s, int n) {
+    std::string out;
+    for (int i = 0; i < n; ++i) out += s;
+    return out;
+  };
+  EXPECT_EQ(error_of("{{ " + repeat("(", 100000) + "1" + repeat(")", 100000) + " }}"),
+            "[template] template:1: template nested too deeply");
+  EXPECT_EQ(error_of("{{ " + repeat("not ", 100000) + "1 }}"), "[template] template:1: template nested too deeply");
+  EXPECT_EQ(error_of("{{ 1" + repeat(" + 1", 100000) + " }}"), "[template] template:1: expression nested too deeply");
+  EXPECT_EQ(error_of("{{ x" + repeat(" | trim", 100000) + " }}"), "[template] template:1: expression nested too deeply");
+  EXPECT_EQ(error_of(repeat("{% if true %}", 100000)), "[template] template:1: template nested too deeply");
+  // Deep statements inside a recursive macro: bounded at run time.
+  std::string body = repeat("{% if true %}", 150) + "{{ f(n - 1) }}" + repeat("{% endif %}", 150);
+  EXPECT_EQ(error_of("{% macro f(n) %}" + body + "{% endmacro %}{{ f(300) }}"),
+            "[template] template:1: template recursion too deep");
+}
+
+TEST(ChatTemplateErrors, MutatedRealTemplatesFailCleanly) {
+  // Cut, delete and insert characters in the real templates: every outcome is
+  // a rendering or a one-line InputError, never a crash or another exception.
+  OJson all = OJson::parse(test::read_file(test::shared_path("hf/chat-templates/hf-jinja-e2e.cases.json")));
+  const std::string alphabet = "{}%#-+()[]|'\".,:~=!<>*/ \nxyz0";
+  uint64_t state = 12345;
+  auto rnd = [&]() {  // xorshift: deterministic across platforms
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  int rendered = 0, rejected = 0;
+  for (auto& [group, cases] : all.items()) {
+    for (auto& [name, c] : cases.items()) {
+      const std::string src = c.at("chat_template").get<std::string>();
+      OJson data = c.contains("data") ? c.at("data") : OJson::object();
+      for (int k = 0; k < 60; ++k) {
+        std::string s = src;
+        size_t p = rnd() % (s.size() + 1);
+        if (k % 3 == 0) s.resize(p);
+        else if (k % 3 == 1) s.erase(p, rnd() % 8);
+        else s.insert(p, 1, alphabet[rnd() % alphabet.size()]);
+        try {
+          ChatTemplate::from_string(s, "t").render(data);
+          ++rendered;
+        } catch (const InputError& e) {
+          ++rejected;
+          EXPECT_EQ(std::string(e.what()).rfind("[template] ", 0), 0u) << e.what();
+        } catch (const std::exception& e) {
+          ADD_FAILURE() << name << ": " << e.what();
+        }
+      }
+    }
+  }
+  EXPECT_GT(rendered, 0);
+  EXPECT_GT(rejected, 0);
 }
 
 TEST(ChatTemplateErrors, RuntimeFaults) {

@@ -44,6 +44,7 @@ struct Expr {
   ExprPtr star_args;    // Call: f(*xs) -- a list spread into positional arguments
   ExprPtr star_kwargs;  // Call: f(**d) -- a dict spread into keyword arguments
   bool negated = false;  // Test: `is not`
+  int depth = 1;         // height of this subtree (bounded by the parser)
 };
 
 struct Node;

@@ -10,6 +10,7 @@ namespace peft::jinja {
 namespace {
 
 constexpr int kMaxCallDepth = 200;              // nested macro calls
+constexpr int kMaxFrames = 2000;                // nested statements and expressions, macros included
 constexpr int64_t kMaxRange = 10'000'000;       // items range() may build
 constexpr size_t kMaxOutput = size_t{1} << 30;  // bytes a render may produce
 
@@ -177,7 +178,15 @@ Interpreter::Flow Interpreter::exec_list(const NodeList& nodes, Scope& scope, st
   return Flow::Normal;
 }
 
+Interpreter::Deeper::Deeper(Interpreter& in) : in_(in) {
+  if (++in_.rdepth_ > kMaxFrames) {
+    --in_.rdepth_;
+    eval_fail("template recursion too deep");
+  }
+}
+
 Interpreter::Flow Interpreter::exec(const Node& n, Scope& scope, std::string& out) {
+  Deeper guard(*this);
   line_ = n.line;
   switch (n.kind) {
     case Node::Kind::Text: out += n.text; break;
@@ -573,6 +582,7 @@ Value Interpreter::eval_compare(const std::string& op, const Value& a, const Val
 }
 
 Value Interpreter::eval(const Expr& e, Scope& scope) {
+  Deeper guard(*this);
   switch (e.kind) {
     case Expr::Kind::Literal: return e.value;
     case Expr::Kind::Name: {

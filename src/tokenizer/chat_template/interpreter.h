@@ -78,7 +78,14 @@ class Interpreter {
   Scope globals_;
   Scope* root_ = nullptr;
   int line_ = 0;
-  int depth_ = 0;  // macro call depth, bounded so runaway recursion is an error, not a crash
+  int depth_ = 0;   // macro call depth, bounded so runaway recursion is an error, not a crash
+  int rdepth_ = 0;  // nested exec/eval frames, bounded to keep the C++ stack small
+
+  struct Deeper {
+    explicit Deeper(Interpreter& in);
+    ~Deeper() { --in_.rdepth_; }
+    Interpreter& in_;
+  };
 };
 
 // Code points of a UTF-8 string and back; strings index and slice by code

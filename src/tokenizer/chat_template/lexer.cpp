@@ -71,6 +71,12 @@ class Lexer {
         pos = after_tag(end + 2, strip, !keep);
       } else {
         pos = lex_tag(inner, kind == '{');
+        size_t n = tokens_.size();
+        if (kind == '%' && n >= 3 && tokens_[n - 3].kind == TokKind::BlockBegin && tokens_[n - 2].kind == TokKind::Name &&
+            tokens_[n - 2].value == "raw" && tokens_[n - 1].kind == TokKind::BlockEnd) {
+          tokens_.resize(n - 3);
+          pos = lex_raw(pos);
+        }
       }
     }
     tokens_.push_back({TokKind::Eof, "", line_});
@@ -150,8 +156,12 @@ class Lexer {
         if (!brackets_.empty())
           throw SyntaxError{brackets_.back().second, std::string("unclosed '") + brackets_.back().first + "' in a '" +
                                                          (is_var ? "{{" : "{%") + "' tag"};
+        // Jinja keeps the newline after {% raw %} (trim_blocks does not apply there).
+        size_t n = tokens_.size();
+        bool raw = !is_var && n >= 2 && tokens_[n - 2].kind == TokKind::BlockBegin &&
+                   tokens_[n - 1].kind == TokKind::Name && tokens_[n - 1].value == "raw";
         tokens_.push_back({is_var ? TokKind::VarEnd : TokKind::BlockEnd, "", line_});
-        return after_tag(m + 2, c == '-', !is_var && c != '+');
+        return after_tag(m + 2, c == '-', !is_var && c != '+' && !raw);
       }
       pos = lex_token(pos);
     }
@@ -187,6 +197,34 @@ class Lexer {
       return pos + 1;
     }
     throw SyntaxError{line_, std::string("unexpected character '") + c + "'"};
+  }
+
+  // {% raw %}...{% endraw %}: the text in between is output as written.
+  size_t lex_raw(size_t pos) {
+    int start_line = line_;
+    for (size_t i = src_.find("{%", pos); i != std::string::npos; i = src_.find("{%", i + 2)) {
+      size_t j = i + 2;
+      bool strip_before = j < src_.size() && src_[j] == '-';
+      if (j < src_.size() && (src_[j] == '-' || src_[j] == '+')) ++j;
+      while (j < src_.size() && is_space(src_[j])) ++j;
+      if (src_.compare(j, 6, "endraw") != 0) continue;
+      j += 6;
+      while (j < src_.size() && is_space(src_[j])) ++j;
+      bool strip_after = j < src_.size() && src_[j] == '-';
+      bool keep_newline = j < src_.size() && src_[j] == '+';
+      if (strip_after || keep_newline) ++j;
+      if (src_.compare(j, 2, "%}") != 0) continue;
+      std::string text = src_.substr(pos, i - pos);
+      if (strip_before) {
+        size_t e = text.size();
+        while (e > 0 && is_space(text[e - 1])) --e;
+        text.resize(e);
+      }
+      emit_text(text, pos);
+      line_ += count_lines(pos, j + 2);
+      return after_tag(j + 2, strip_after, !keep_newline);
+    }
+    throw SyntaxError{start_line, "'raw' block is never closed (missing 'endraw')"};
   }
 
   size_t digits(size_t pos) const {

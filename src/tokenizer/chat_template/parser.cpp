@@ -1,5 +1,6 @@
 #include "tokenizer/chat_template/parser.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <initializer_list>
 
@@ -13,6 +14,23 @@ ExprPtr make(Expr::Kind kind, int line) {
   auto e = std::make_unique<Expr>();
   e->kind = kind;
   e->line = line;
+  return e;
+}
+
+// Deeper templates are refused: evaluating and destroying trees recurses,
+// so a bound on nesting is what keeps hostile input from exhausting the stack.
+constexpr int kMaxDepth = 200;
+
+// Records the height of `e` from its children; too deep is a syntax error.
+ExprPtr seal(ExprPtr e) {
+  int d = 0;
+  for (auto& a : e->args)
+    if (a) d = std::max(d, a->depth);
+  for (auto& [k, a] : e->kwargs) d = std::max(d, a->depth);
+  if (e->star_args) d = std::max(d, e->star_args->depth);
+  if (e->star_kwargs) d = std::max(d, e->star_kwargs->depth);
+  e->depth = d + 1;
+  if (e->depth > kMaxDepth) throw SyntaxError{e->line, "expression nested too deeply"};
   return e;
 }
 
@@ -123,6 +141,7 @@ class Parser {
   }
 
   NodePtr parse_statement() {
+    Nest guard(*this);
     const Token& tag = next();
     auto n = std::make_unique<Node>();
     n->line = tag.line;
@@ -315,10 +334,13 @@ class Parser {
       if (at_expr_end()) break;
       t->args.push_back(parse_expression(with_condexpr));
     }
-    return t;
+    return seal(std::move(t));
   }
 
-  ExprPtr parse_expression(bool with_condexpr) { return with_condexpr ? parse_condexpr() : parse_or(); }
+  ExprPtr parse_expression(bool with_condexpr) {
+    Nest guard(*this);
+    return with_condexpr ? parse_condexpr() : parse_or();
+  }
 
   ExprPtr parse_condexpr() {
     ExprPtr e = parse_or();
@@ -334,7 +356,7 @@ class Parser {
       c->args.push_back(std::move(cond));
       c->args.push_back(std::move(e));
       c->args.push_back(std::move(other));
-      e = std::move(c);
+      e = seal(std::move(c));
     }
     return e;
   }
@@ -344,7 +366,7 @@ class Parser {
     e->name = std::move(op);
     e->args.push_back(std::move(a));
     e->args.push_back(std::move(b));
-    return e;
+    return seal(std::move(e));
   }
 
   ExprPtr parse_or() {
@@ -367,9 +389,10 @@ class Parser {
 
   ExprPtr parse_not() {
     if (is_name("not")) {
+      Nest guard(*this);
       ExprPtr e = make(Expr::Kind::Not, next().line);
       e->args.push_back(parse_not());
-      return e;
+      return seal(std::move(e));
     }
     return parse_compare();
   }
@@ -402,7 +425,7 @@ class Parser {
       cmp->ops.push_back(op);
       cmp->args.push_back(parse_math1());
     }
-    return cmp ? std::move(cmp) : std::move(first);
+    return cmp ? seal(std::move(cmp)) : std::move(first);
   }
 
   ExprPtr parse_math1() {
@@ -442,11 +465,13 @@ class Parser {
   }
 
   ExprPtr parse_unary(bool with_filter) {
+    Nest guard(*this);
     ExprPtr e;
     if (is_op("-") || is_op("+")) {
       const Token& t = next();
       e = make(t.value == "-" ? Expr::Kind::Neg : Expr::Kind::Pos, t.line);
       e->args.push_back(parse_unary(false));
+      e = seal(std::move(e));
     } else {
       e = parse_primary();
     }
@@ -513,7 +538,7 @@ class Parser {
             tup->args.push_back(parse_expression(true));
           }
           expect_op(")");
-          return tup;
+          return seal(std::move(tup));
         }
         if (t.value == "[") {
           next();
@@ -524,7 +549,7 @@ class Parser {
             e->args.push_back(parse_expression(true));
           }
           next();
-          return e;
+          return seal(std::move(e));
         }
         if (t.value == "{") {
           next();
@@ -537,7 +562,7 @@ class Parser {
             e->args.push_back(parse_expression(true));
           }
           next();
-          return e;
+          return seal(std::move(e));
         }
         break;
       default: break;
@@ -558,7 +583,7 @@ class Parser {
         ExprPtr a = make(Expr::Kind::Attr, line);
         a->name = expect_name();
         a->args.push_back(std::move(e));
-        e = std::move(a);
+        e = seal(std::move(a));
       } else if (is_op("[")) {
         e = parse_subscript(std::move(e));
       } else if (is_op("(")) {
@@ -589,7 +614,7 @@ class Parser {
     s->args.push_back(std::move(start));
     s->args.push_back(std::move(stop));
     s->args.push_back(std::move(step));
-    return s;
+    return seal(std::move(s));
   }
 
   // '(' args ')' into e->args (after any already there) and e->kwargs.
@@ -624,7 +649,7 @@ class Parser {
     ExprPtr c = make(Expr::Kind::Call, peek().line);
     c->args.push_back(std::move(callee));
     parse_args(*c);
-    return c;
+    return seal(std::move(c));
   }
 
   ExprPtr parse_filter_expr(ExprPtr e) {
@@ -657,7 +682,7 @@ class Parser {
     if (!is_known_filter(f->name)) throw SyntaxError{f->line, "unknown filter '" + f->name + "'"};
     f->args.push_back(std::move(input));
     if (is_op("(")) parse_args(*f);
-    return f;
+    return seal(std::move(f));
   }
 
   ExprPtr parse_test(ExprPtr input) {
@@ -678,12 +703,22 @@ class Parser {
       // `x is divisibleby 3`: one argument without parentheses.
       t->args.push_back(parse_postfix(parse_primary()));
     }
-    return t;
+    return seal(std::move(t));
   }
+
+  // Bounds the parser's own recursion (and so the height of the trees it builds).
+  struct Nest {
+    explicit Nest(Parser& p) : p_(p) {
+      if (++p_.nest_ > kMaxDepth) throw SyntaxError{p_.peek().line, "template nested too deeply"};
+    }
+    ~Nest() { --p_.nest_; }
+    Parser& p_;
+  };
 
   std::vector<Token> t_;
   size_t p_ = 0;
   int loop_depth_ = 0;
+  int nest_ = 0;
 };
 
 }  // namespace
