@@ -4,10 +4,12 @@
 // tail of the training data.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "data/data_source.h"
 #include "data/text_windows.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
 namespace peft {
@@ -16,11 +18,16 @@ struct DataOptions {
   int64_t seq_len = 256;
   double eval_split = 0.1;  // used when eval_path is empty; 0 = no evaluation
   std::string eval_path;
-  Sampling sampling = Sampling::Random;
+  Sampling sampling = Sampling::Random;  // text only: JSONL examples are always shuffled per epoch
   uint64_t seed = 0;
   // JSONL field mapping (empty = the standard names).
   std::string prompt_field, completion_field, text_field;
   bool train_on_prompt = false;
+  // Chat template for messages records: a built-in name (chatml, llama-2) or
+  // a template file; empty = model_chat_template, else chatml.
+  std::string chat_template;
+  std::optional<ChatTemplate> model_chat_template;
+  bool add_eos = true;  // end text and completion examples with EOS
 };
 
 struct TrainingData {
@@ -30,6 +37,10 @@ struct TrainingData {
 
 // A file is JSONL when its name ends in .jsonl or .json; anything else is text.
 TrainingData load_training_data(const std::string& path, const Tokenizer& tok, const DataOptions& opt);
+
+struct Pretrained;
+// The model's own chat template (GGUF tokenizer.chat_template), if any.
+std::optional<ChatTemplate> model_chat_template(const Pretrained& p);
 
 // Text tokenized as one stream with BOS first (when the tokenizer has one).
 std::vector<int32_t> tokenize_stream(const std::string& text, const Tokenizer& tok);

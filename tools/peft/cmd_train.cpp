@@ -33,7 +33,7 @@ struct Opts {
   int64_t eval_every = 0, save_every = 0, eval_windows = 0, log_every = 10;
   uint64_t seed = 0;
   // Fields of data records (JSONL).
-  std::string prompt_field, completion_field, text_field;
+  std::string prompt_field, completion_field, text_field, chat_template;
   bool train_on_prompt = false;
 };
 
@@ -50,7 +50,7 @@ nlohmann::json run_config_of(const Opts& o, const std::string& method) {
           {"steps", o.steps}, {"epochs", o.epochs}, {"save_every", o.save_every}, {"eval_every", o.eval_every},
           {"log_every", o.log_every}, {"grad_checkpoint", o.grad_checkpoint}, {"prompt_field", o.prompt_field},
           {"completion_field", o.completion_field}, {"text_field", o.text_field},
-          {"train_on_prompt", o.train_on_prompt}};
+          {"train_on_prompt", o.train_on_prompt}, {"chat_template", o.chat_template}};
 }
 
 std::function<int()> setup(CLI::App& app) {
@@ -97,6 +97,8 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("--prompt-field", o->prompt_field, "JSONL: field holding the prompt (e.g. question)");
   app.add_option("--completion-field", o->completion_field, "JSONL: field holding the completion (e.g. answer)");
   app.add_option("--text-field", o->text_field, "JSONL: field holding plain text");
+  app.add_option("--chat-template", o->chat_template,
+                 "JSONL messages: chatml, llama-2 or a template file (default: the model's, else chatml)");
   app.add_flag("--train-on-prompt", o->train_on_prompt, "Also compute the loss on prompts and user turns");
   app.add_flag("--json", o->json, "Print the final summary as JSON on stdout");
   add_common_options(app, o->common);
@@ -126,6 +128,8 @@ std::function<int()> setup(CLI::App& app) {
     dopt.completion_field = o->completion_field;
     dopt.text_field = o->text_field;
     dopt.train_on_prompt = o->train_on_prompt;
+    dopt.chat_template = o->chat_template;
+    dopt.model_chat_template = model_chat_template(p);
     TrainingData data = load_training_data(o->data, *p.tokenizer, dopt);
     log_info("data: " + std::to_string(data.train->tokens()) + " training tokens, " +
              (data.eval ? std::to_string(data.eval->tokens()) + " evaluation tokens" : "no evaluation data"));
