@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/rng.h"
+
 #include "core/error.h"
 #include "ops/attention.h"
 #include "ops/cross_entropy.h"
@@ -61,6 +63,7 @@ struct LayerSaved {
   Buf<T> xn2;        // [N, dim]   when gate or up keeps its input
   Buf<T> g, u;       // [N, hidden]
   Buf<T> h;          // [N, hidden] when down keeps its input
+  std::vector<std::pair<uint64_t, uint64_t>> rng_states;  // checkpointing: adapters' dropout generators
 
   void release_all() {
     for (Buf<T>* b : all()) b->release();
@@ -192,6 +195,16 @@ int64_t LlamaModel<T>::parameter_count() const {
   int64_t n = 0;
   for (Param<T>* p : self->base_params()) n += p->numel();
   return n;
+}
+
+template <typename T>
+void LlamaModel<T>::copy_weights_from(LlamaModel& other) {
+  auto a = base_params(), b = other.base_params();
+  if (a.size() != b.size()) fail("model", "cannot copy weights between models of different shapes");
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i]->shape != b[i]->shape) fail("model", "cannot copy weights between models of different shapes");
+    std::memcpy(a[i]->data.get(), b[i]->data.get(), sizeof(T) * a[i]->numel());
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -382,8 +395,13 @@ double LlamaModel<T>::forward_backward(const Batch& b, double grad_scale) {
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
     LayerSaved<T>& s = w.saved[l];
     if (grad_checkpoint) {
-      // Keep only the layer input; everything else is recomputed in backward.
+      // Keep only the layer input; everything else is recomputed in backward
+      // (with the adapters' dropout generators rewound so masks repeat).
       std::memcpy(s.x_in.get(N * dim), x, sizeof(T) * N * dim);
+      s.rng_states.clear();
+      for (Linear<T>* lin : layers[l].linears())
+        if (lin->adapter && lin->adapter->dropout_rng())
+          s.rng_states.push_back({lin->adapter->dropout_rng()->state0(), lin->adapter->dropout_rng()->state1()});
       LayerCtx<T> c2 = c;
       c2.keep = false;
       layer_forward(layers[l], x, w.scratch, c2);
@@ -414,6 +432,12 @@ double LlamaModel<T>::forward_backward(const Batch& b, double grad_scale) {
       // Recompute this layer's forward from its saved input, keeping everything.
       T* xr = w.x.get(N * dim);
       std::memcpy(xr, s.x_in.data(), sizeof(T) * N * dim);
+      size_t k = 0;
+      for (Linear<T>* lin : layers[l].linears())
+        if (lin->adapter && lin->adapter->dropout_rng()) {
+          lin->adapter->dropout_rng()->set_state(s.rng_states[k].first, s.rng_states[k].second);
+          ++k;
+        }
       layer_forward(layers[l], xr, w.scratch, c);
       layer_backward(layers[l], w.scratch, dres, c, w);
     } else {

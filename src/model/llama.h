@@ -64,6 +64,8 @@ class LlamaModel {
   void visit_trainable(const ParamVisitor<T>& visit);
   void zero_grad();
   int64_t parameter_count() const;
+  // Copies every base tensor from a model of the same configuration.
+  void copy_weights_from(LlamaModel& other);
 
   // Training: forward, loss and backward in one call. Gradients are
   // accumulated with weight grad_scale per scored token (pass 1/total scored

@@ -58,6 +58,9 @@ std::unique_ptr<MethodSetup> setup_method(LlamaModel<float>& model, const std::s
       if (!target_matches(cfg, lins[i]->info)) continue;
       lins[i]->adapter =
           make_adapter<float>(cfg, lins[i]->info, lins[i]->weight.data.get(), s->vera.get(), rng, all[i].hf_rows);
+      // PiSSA starts from the top singular directions of W: the base becomes
+      // the residual W − s·BA so the adapted model starts equal to the base.
+      if (adapter_rewrites_base(cfg)) lins[i]->adapter->unmerge_from(lins[i]->weight.data.get());
       s->layers.push_back(all[i]);
     }
     s->adapter = cfg;

@@ -91,7 +91,7 @@ TrainSummary Trainer::run() {
   s.eval_loss_before = evaluate();
   if (eval_) {
     write_metrics({{"step", step_}, {"eval_loss", s.eval_loss_before}, {"eval_perplexity", std::exp(s.eval_loss_before)}});
-    log_info("eval before: loss " + fmt("%.4f", s.eval_loss_before) + ", perplexity " +
+    if (o_.progress) log_info("eval before: loss " + fmt("%.4f", s.eval_loss_before) + ", perplexity " +
              fmt("%.2f", std::exp(s.eval_loss_before)));
   }
   const auto t0 = std::chrono::steady_clock::now();
@@ -149,7 +149,7 @@ TrainSummary Trainer::run() {
   s.eval_loss_after = evaluate();
   if (eval_) {
     write_metrics({{"step", step_}, {"eval_loss", s.eval_loss_after}, {"eval_perplexity", std::exp(s.eval_loss_after)}});
-    log_info("eval after: loss " + fmt("%.4f", s.eval_loss_after) + ", perplexity " +
+    if (o_.progress) log_info("eval after: loss " + fmt("%.4f", s.eval_loss_after) + ", perplexity " +
              fmt("%.2f", std::exp(s.eval_loss_after)));
   }
   if (!o_.out_dir.empty()) save_checkpoint(o_.out_dir + "/checkpoint-" + std::to_string(step_));
@@ -171,6 +171,16 @@ void Trainer::save_checkpoint(const std::string& dir) {
   for (Linear<float>* lin : model_.all_linears())
     if (lin->adapter && lin->adapter->method() == "delta-lora" && lin->weight.frozen())
       state.add("base." + lin->weight.name, Tensor::view(DType::F32, lin->weight.shape, lin->weight.data.get(), nullptr));
+  // Adapter state that is not trainable but needed for an exact resume
+  // (Delta-LoRA's anchors), and the dropout generators.
+  nlohmann::json rngs = nlohmann::json::object();
+  for (Linear<float>* lin : model_.all_linears()) {
+    if (!lin->adapter) continue;
+    lin->adapter->visit_state([&](ParamRef<float>& p) {
+      state.add("adapter." + p.name, Tensor::view(DType::F32, p.shape, p.data, nullptr));
+    });
+    if (Rng* r = lin->adapter->dropout_rng()) rngs[lin->info.name] = {r->state0(), r->state1()};
+  }
   params.write(tmp + "/trainable.safetensors");
   state.write(tmp + "/optimizer.safetensors");
   DataPosition pos = train_.position();
@@ -180,6 +190,7 @@ void Trainer::save_checkpoint(const std::string& dir) {
   j["optimizer_step"] = opt_->steps_done();
   j["data"] = {{"epoch", pos.epoch}, {"index", pos.index}, {"rng0", pos.rng0}, {"rng1", pos.rng1}};
   j["losses"] = losses_;
+  j["dropout_rngs"] = rngs;
   j["run_config"] = run_config_;
   write_file_atomic(tmp + "/trainer_state.json", j.dump(2) + "\n");
   if (on_save) on_save(tmp);
@@ -216,6 +227,7 @@ void Trainer::load_checkpoint(const std::string& dir) {
   std::map<std::string, std::vector<float>> moments;
   for (const std::string& name : state->names()) {
     Tensor t = state->tensor(name).to_f32();
+    if (name.rfind("adapter.", 0) == 0) continue;  // restored below
     if (name.rfind("base.", 0) == 0) {
       for (Linear<float>* lin : model_.all_linears())
         if ("base." + lin->weight.name == name && t.numel() == lin->weight.numel())
@@ -225,6 +237,22 @@ void Trainer::load_checkpoint(const std::string& dir) {
     moments[name] = std::vector<float>(t.ptr<float>(), t.ptr<float>() + t.numel());
   }
   opt_->load_state(moments, j.at("optimizer_step").get<int64_t>());
+  const nlohmann::json rngs = j.value("dropout_rngs", nlohmann::json::object());
+  for (Linear<float>* lin : model_.all_linears()) {
+    if (!lin->adapter) continue;
+    lin->adapter->visit_state([&](ParamRef<float>& p) {
+      std::string key = "adapter." + p.name;
+      if (!state->has(key)) fail("train", "checkpoint '" + dir + "' has no adapter state '" + p.name + "'");
+      Tensor t = state->tensor(key).to_f32();
+      if (t.numel() != p.numel) fail("train", "checkpoint adapter state '" + p.name + "' has the wrong size");
+      std::memcpy(p.data, t.data(), sizeof(float) * p.numel);
+    });
+    lin->adapter->state_restored();
+    if (Rng* r = lin->adapter->dropout_rng()) {
+      if (!rngs.contains(lin->info.name)) fail("train", "checkpoint '" + dir + "' has no dropout state for " + lin->info.name);
+      r->set_state(rngs[lin->info.name][0].get<uint64_t>(), rngs[lin->info.name][1].get<uint64_t>());
+    }
+  }
   step_ = j.at("step").get<int64_t>();
   DataPosition pos;
   pos.epoch = j["data"]["epoch"];

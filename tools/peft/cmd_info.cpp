@@ -1,0 +1,81 @@
+// peft info: what a model file holds.
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "common.h"
+#include "core/error.h"
+#include "io/gguf.h"
+#include "model/config.h"
+#include "tokenizer/tokenizer.h"
+
+namespace peft::cli {
+namespace {
+
+struct Opts {
+  CommonOptions common;
+  std::string model;
+  bool json = false;
+};
+
+std::function<int()> setup(CLI::App& app) {
+  auto o = std::make_shared<Opts>();
+  app.add_option("model", o->model, "A GGUF file")->required();
+  app.add_flag("--json", o->json, "Print JSON");
+  add_common_options(app, o->common);
+  return [o]() {
+    apply_common_options(o->common);
+    auto f = GgufFile::open(o->model);
+    nlohmann::json j;
+    j["path"] = o->model;
+    j["format"] = "gguf v" + std::to_string(f->version());
+    j["architecture"] = f->get_string("general.architecture", "?");
+    j["name"] = f->get_string("general.name", "");
+    int64_t params = 0;
+    std::map<std::string, int64_t> types;
+    for (const auto& t : f->tensors()) {
+      params += shape_numel(t.shape);
+      types[dtype_name(t.dtype)] += 1;
+    }
+    j["tensors"] = f->tensors().size();
+    j["parameters"] = params;
+    j["tensor_types"] = types;
+    std::string config_line;
+    if (!f->tensors().empty()) {
+      LlamaConfig c = config_from_gguf(*f);
+      config_line = c.describe();
+      j["config"] = {{"dim", c.dim}, {"hidden_dim", c.hidden_dim}, {"layers", c.n_layers}, {"heads", c.n_heads},
+                     {"kv_heads", c.n_kv_heads}, {"head_dim", c.head_dim}, {"vocab", c.vocab_size},
+                     {"context", c.context_length}, {"rope_theta", c.rope_theta}, {"norm_eps", c.norm_eps},
+                     {"tied_embeddings", c.tied_embeddings}};
+    }
+    std::string tok_line = "none";
+    if (f->has("tokenizer.ggml.model")) {
+      auto tok = load_gguf_tokenizer(*f);
+      tok_line = tok->summary();
+    }
+    j["tokenizer"] = tok_line;
+    if (o->json) {
+      std::printf("%s\n", j.dump(2).c_str());
+      return 0;
+    }
+    std::printf("file:        %s (%s)\n", o->model.c_str(), j["format"].get<std::string>().c_str());
+    std::printf("name:        %s\n", j["name"].get<std::string>().c_str());
+    std::printf("model:       %s\n", config_line.empty() ? "(no tensors: vocabulary only)" : config_line.c_str());
+    std::printf("parameters:  %lld in %zu tensors (", static_cast<long long>(params), f->tensors().size());
+    bool first = true;
+    for (auto& [t, n] : types) {
+      std::printf("%s%s x%lld", first ? "" : ", ", t.c_str(), static_cast<long long>(n));
+      first = false;
+    }
+    std::printf(")\n");
+    std::printf("tokenizer:   %s\n", tok_line.c_str());
+    return 0;
+  };
+}
+
+PEFT_COMMAND("info", "Describe a model file: architecture, sizes, tensor types, tokenizer", setup);
+
+}  // namespace
+}  // namespace peft::cli
