@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "test_util.h"
 #include "tokenizer/hf/hf_tokenizer.h"
+#include "tokenizer/load.h"
 
 namespace peft {
 namespace {
@@ -131,6 +132,39 @@ TEST(TokenizerHf, MultilingualBge) {
 }
 TEST(TokenizerHf, MultilingualTinyLlama) {
   check_multilingual("hf/llama-2/tokenizer.json", "tinyllama_multilingual.json");
+}
+
+TEST(TokenizerHf, LoadTokenizerRoutesJsonAndDirectories) {
+  // load_tokenizer takes a tokenizer.json or a directory holding one.
+  auto from_dir = load_tokenizer(shared_path("hf/llama-2"));
+  auto from_file = load_tokenizer(shared_path("hf/llama-2/tokenizer.json"));
+  EXPECT_EQ(from_dir->encode("Hello world", true), (std::vector<int32_t>{1, 15043, 3186}));
+  EXPECT_EQ(from_file->encode("Hello world", true), from_dir->encode("Hello world", true));
+  EXPECT_TRUE(from_dir->adds_bos());
+  EXPECT_EQ(from_dir->bos_id(), 1);
+  EXPECT_EQ(from_dir->eos_id(), 2);  // from tokenizer_config.json beside it
+  EXPECT_EQ(from_dir->vocab_size(), 32000);
+  EXPECT_TRUE(from_dir->is_special(1));
+  EXPECT_FALSE(from_dir->is_special(15043));
+  EXPECT_EQ(from_dir->token_text(15043), "\xE2\x96\x81Hello");
+  auto gpt2 = load_tokenizer(shared_path("hf/gpt2"));
+  EXPECT_FALSE(gpt2->adds_bos());
+  EXPECT_EQ(gpt2->eos_id(), 50256);
+  EXPECT_EQ(gpt2->vocab_size(), 50257);
+  auto bge = load_tokenizer(shared_path("hf/bge-small-en-v1.5"));
+  EXPECT_EQ(bge->bos_id(), 101);  // no tokenizer_config.json: taken from the post-processor
+  EXPECT_EQ(bge->eos_id(), 102);
+}
+
+TEST(TokenizerHf, StreamDecoderOverByteFallback) {
+  // "é" spelled by two byte tokens comes out whole, once.
+  auto tok = load_hf_tokenizer(shared_path("hf/llama-2/tokenizer.json"));
+  const auto ids = tok->encode("caf\xC3\xA9 \xF0\x9F\x99\x82!", false);
+  StreamDecoder stream(*tok);
+  std::string text;
+  for (int32_t id : ids) text += stream.push(id);
+  text += stream.flush();
+  EXPECT_EQ(text, tok->decode(ids));
 }
 
 }  // namespace

@@ -1,3 +1,5 @@
+#include <string_view>
+
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/utf8.h"
 
@@ -13,6 +15,14 @@ std::string StreamDecoder::push(int32_t id) {
   ids_.push_back(id);
   std::string text = tok_.decode(ids_);
   size_t ready = utf8_complete_prefix(text);
+  // Decoders that follow Hugging Face (tokenizer.json's ByteFallback and
+  // ByteLevel) turn the bytes of a character not yet complete into U+FFFD
+  // instead of leaving them raw; hold trailing U+FFFD back too, as HF's own
+  // DecodeStream does, so they can still become the character.
+  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
+  while (ready >= emitted_ + kReplacement.size() &&
+         std::string_view(text).substr(ready - kReplacement.size(), kReplacement.size()) == kReplacement)
+    ready -= kReplacement.size();
   if (ready <= emitted_) return {};
   std::string out = text.substr(emitted_, ready - emitted_);
   emitted_ = ready;
