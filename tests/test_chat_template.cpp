@@ -547,6 +547,25 @@ TEST(ChatTemplateFiles, ListOfNamedTemplatesUsesDefault) {
   }
 }
 
+TEST(ChatTemplateFiles, ApplyAddsWhatTransformersAdds) {
+  std::string dir = test::temp_dir("chat-template");
+  test::write_file(dir + "/tokenizer_config.json",
+                   R"({"bos_token": "<s>", "eos_token": {"content": "</s>"},
+                       "chat_template": "{{ bos_token }}|{{ eos_token }}|{{ add_generation_prompt }}|{{ messages | length }}"})");
+  ChatTemplate t = ChatTemplate::from_file(dir + "/tokenizer_config.json");
+  OJson ctx = OJson::parse(R"({"messages": [{"role": "user", "content": "x"}]})");
+  EXPECT_EQ(t.apply(ctx), "<s>|</s>|False|1");
+  ChatApplyOptions o;
+  o.add_generation_prompt = true;
+  o.eos_token = "<eos>";
+  EXPECT_EQ(t.apply(ctx, o), "<s>|<eos>|True|1");
+  // Variables the context already has are kept unless an option overrides them.
+  OJson own = OJson::parse(R"({"messages": [], "bos_token": "B", "add_generation_prompt": true})");
+  EXPECT_EQ(t.apply(own), "B|</s>|True|0");
+  // Without a config the tokens stay undefined (print as nothing).
+  EXPECT_EQ(ChatTemplate::from_string("[{{ bos_token }}]").apply(ctx), "[]");
+}
+
 TEST(ChatTemplateFiles, BadFilesNameTheFile) {
   std::string dir = test::temp_dir("chat-template");
   auto err = [](const std::string& path) -> std::string {

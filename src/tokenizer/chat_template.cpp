@@ -134,6 +134,19 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& context, const Ch
   }
 }
 
+std::string ChatTemplate::apply(nlohmann::ordered_json context, const ChatApplyOptions& o) const {
+  if (!context.is_object()) fail("template", name_ + ": the context must be a JSON object of variables");
+  if (o.add_generation_prompt || !context.contains("add_generation_prompt"))
+    context["add_generation_prompt"] = o.add_generation_prompt;
+  auto token = [&](const char* key, const std::optional<std::string>& flag, const std::string& from_config) {
+    if (flag) context[key] = *flag;
+    else if (!context.contains(key) && !from_config.empty()) context[key] = from_config;
+  };
+  token("bos_token", o.bos_token, bos_token_);
+  token("eos_token", o.eos_token, eos_token_);
+  return render(context, o.render);
+}
+
 nlohmann::ordered_json load_chat_context(const std::string& path) {
   nlohmann::ordered_json j;
   try {

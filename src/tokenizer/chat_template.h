@@ -26,6 +26,13 @@ struct ChatRenderOptions {
   std::optional<std::chrono::system_clock::time_point> now;
 };
 
+// What transformers' apply_chat_template adds to the variables.
+struct ChatApplyOptions {
+  bool add_generation_prompt = false;  // true wins over the context's own value
+  std::optional<std::string> bos_token, eos_token;  // override the tokenizer config's
+  ChatRenderOptions render;
+};
+
 class ChatTemplate {
  public:
   // A .jinja file, a tokenizer_config.json (its chat_template: a string, or a
@@ -40,6 +47,11 @@ class ChatTemplate {
   // tojson prints dicts as they were given.
   std::string render(const nlohmann::ordered_json& context, const ChatRenderOptions& options = {}) const;
   std::string render(const nlohmann::json& context, const ChatRenderOptions& options = {}) const;
+  // As transformers' apply_chat_template(tokenize=False): renders `context`
+  // (messages plus any extra variables) with add_generation_prompt set, and
+  // bos_token / eos_token from the options, else the context, else the
+  // tokenizer config (left undefined when none has them).
+  std::string apply(nlohmann::ordered_json context, const ChatApplyOptions& options = {}) const;
 
   const std::string& name() const { return name_; }
   const std::string& source() const { return source_; }

@@ -45,16 +45,12 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("--date", o->date, "The date strftime_now() reports, YYYY-MM-DD (default: today)");
   return [o, bos, eos]() {
     ChatTemplate t = ChatTemplate::from_file(o->template_path);
-    nlohmann::ordered_json ctx = load_chat_context(o->messages_path);
-    // Precedence: flag, then the messages file, then the tokenizer config.
-    if (o->add_generation_prompt || !ctx.contains("add_generation_prompt")) ctx["add_generation_prompt"] = o->add_generation_prompt;
-    if (bos->count()) ctx["bos_token"] = o->bos;
-    else if (!ctx.contains("bos_token") && !t.bos_token().empty()) ctx["bos_token"] = t.bos_token();
-    if (eos->count()) ctx["eos_token"] = o->eos;
-    else if (!ctx.contains("eos_token") && !t.eos_token().empty()) ctx["eos_token"] = t.eos_token();
-    ChatRenderOptions opts;
-    if (!o->date.empty()) opts.now = parse_date(o->date);
-    std::string text = t.render(ctx, opts);
+    ChatApplyOptions opts;
+    opts.add_generation_prompt = o->add_generation_prompt;
+    if (bos->count()) opts.bos_token = o->bos;
+    if (eos->count()) opts.eos_token = o->eos;
+    if (!o->date.empty()) opts.render.now = parse_date(o->date);
+    std::string text = t.apply(load_chat_context(o->messages_path), opts);
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
     return 0;
