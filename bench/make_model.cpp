@@ -1,0 +1,121 @@
+// make_model: writes a randomly initialised Llama model of a chosen shape as
+// a GGUF file, for the speed benchmarks (bench/run.sh). Only speed and memory
+// are measured on these models, so random weights serve as well as trained
+// ones.
+//
+// The tokenizer comes from another GGUF file (stories260K's 512-token
+// SentencePiece vocabulary): only its `tokenizer.*` keys are copied, and the
+// llama.* hyperparameters are written from the requested shape. The model's
+// vocabulary may be larger than the tokenizer's; token ids then simply stay
+// below the tokenizer's size, which changes nothing about the cost of a step.
+//
+//   make_model --tokenizer-from stories260K.gguf --out m.gguf \
+//              --dim 288 --layers 6 --heads 6 --kv-heads 6 --hidden 768 --vocab 32000 --context 512
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+
+#include "core/error.h"
+#include "io/gguf.h"
+#include "model/llama.h"
+
+namespace {
+
+struct Args {
+  std::string tokenizer_from, out;
+  int64_t dim = 0, layers = 0, heads = 0, kv_heads = 0, hidden = 0, vocab = 0, context = 512;
+  uint64_t seed = 1;
+};
+
+int64_t parse_int(const std::string& flag, const char* text) {
+  char* end = nullptr;
+  long long v = std::strtoll(text, &end, 10);
+  if (end == text || *end != '\0' || v <= 0) peft::fail("make_model", flag + " needs a positive integer, got '" + text + "'");
+  return v;
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string f = argv[i];
+    if (i + 1 >= argc) peft::fail("make_model", "flag " + f + " needs a value");
+    const char* v = argv[++i];
+    if (f == "--tokenizer-from") a.tokenizer_from = v;
+    else if (f == "--out") a.out = v;
+    else if (f == "--dim") a.dim = parse_int(f, v);
+    else if (f == "--layers") a.layers = parse_int(f, v);
+    else if (f == "--heads") a.heads = parse_int(f, v);
+    else if (f == "--kv-heads") a.kv_heads = parse_int(f, v);
+    else if (f == "--hidden") a.hidden = parse_int(f, v);
+    else if (f == "--vocab") a.vocab = parse_int(f, v);
+    else if (f == "--context") a.context = parse_int(f, v);
+    else if (f == "--seed") a.seed = static_cast<uint64_t>(parse_int(f, v));
+    else peft::fail("make_model", "unknown flag " + f);
+  }
+  if (a.tokenizer_from.empty() || a.out.empty()) peft::fail("make_model", "--tokenizer-from and --out are required");
+  if (a.kv_heads == 0) a.kv_heads = a.heads;
+  if (a.heads == 0 || a.dim % a.heads != 0) peft::fail("make_model", "--heads must divide --dim");
+  return a;
+}
+
+void run(const Args& a) {
+  peft::LlamaConfig c;
+  c.arch = "llama";
+  c.vocab_size = a.vocab;
+  c.dim = a.dim;
+  c.hidden_dim = a.hidden;
+  c.n_layers = a.layers;
+  c.n_heads = a.heads;
+  c.n_kv_heads = a.kv_heads;
+  c.head_dim = a.dim / a.heads;
+  c.context_length = a.context;
+  c.validate();
+  peft::LlamaModel<float> model(c);
+  peft::init_llama_random(model, a.seed);
+
+  auto tok = peft::GgufFile::open(a.tokenizer_from);
+  peft::GgufWriter w;
+  w.set("general.architecture", peft::GgufValue::string("llama"));
+  w.set("general.name", peft::GgufValue::string("peft.cpp bench model"));
+  auto u32 = [](int64_t x) { return peft::GgufValue::u32(static_cast<uint32_t>(x)); };
+  w.set("llama.context_length", u32(c.context_length));
+  w.set("llama.embedding_length", u32(c.dim));
+  w.set("llama.feed_forward_length", u32(c.hidden_dim));
+  w.set("llama.block_count", u32(c.n_layers));
+  w.set("llama.attention.head_count", u32(c.n_heads));
+  w.set("llama.attention.head_count_kv", u32(c.n_kv_heads));
+  w.set("llama.attention.layer_norm_rms_epsilon", peft::GgufValue::f32(static_cast<float>(c.norm_eps)));
+  w.set("llama.rope.freq_base", peft::GgufValue::f32(static_cast<float>(c.rope_theta)));
+  w.set("llama.rope.dimension_count", u32(c.head_dim));
+  int copied = 0;
+  for (const std::string& k : tok->keys()) {
+    if (k.rfind("tokenizer.", 0) == 0) {
+      w.set(k, tok->get(k));
+      ++copied;
+    }
+  }
+  if (copied == 0) peft::fail("make_model", a.tokenizer_from + " has no tokenizer.* metadata");
+  w.set("general.file_type", u32(0));  // every tensor F32
+  // Views of the model's own buffers: the model outlives write().
+  for (peft::Param<float>* p : model.base_params())
+    w.add_tensor(p->name, peft::Tensor::view(peft::DType::F32, p->shape, p->data.get(), nullptr));
+  w.write(a.out);
+  std::printf("%s: %s, %lld parameters\n", a.out.c_str(), c.describe().c_str(),
+              static_cast<long long>(model.parameter_count()));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    run(parse(argc, argv));
+    return 0;
+  } catch (const peft::InputError& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "[make_model] internal error: %s\n", e.what());
+    return 1;
+  }
+}
