@@ -521,6 +521,51 @@ TEST(ChatTemplateFiles, TokenizerConfigWithAStringTemplate) {
             "<|im_start|>user\nHi<|im_end|>\n");
 }
 
+TEST(ChatTemplateFiles, Qwen3ToolsAndThinking) {
+  // The shared Qwen3-4B template over a tool-calling conversation with
+  // reasoning, thinking disabled. Expected text: Python's Jinja 3.1 set up
+  // as transformers does.
+  ChatTemplate t = ChatTemplate::from_file(test::shared_path("hf/qwen3-4b/tokenizer_config.json"));
+  OJson ctx = OJson::parse(R"J({"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Weather in Paris?"}, {"role": "assistant", "content": "<think>\nNeed the tool.\n</think>\n\n", "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris", "unit": "c"}}}]}, {"role": "tool", "content": "{\"temp\": 21}"}, {"role": "assistant", "content": "<think>\nIt is 21.\n</think>\n\nIt is 21 °C."}, {"role": "user", "content": "Thanks!"}], "tools": [{"type": "function", "function": {"name": "get_weather", "description": "Current weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["c", "f"]}}, "required": ["city"]}}}], "add_generation_prompt": true, "enable_thinking": false})J");
+  EXPECT_EQ(t.render(ctx),
+      "<|im_start|>system\n"
+      "Be brief.\n"
+      "\n"
+      "# Tools\n"
+      "\n"
+      "You may call one or more functions to assist with the user query.\n"
+      "\n"
+      "You are provided with function signatures within <tools></tools> XML tags:\n"
+      "<tools>\n"
+      "{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"description\": \"Current weather\", \"parameters\": {\"type\": \"object\", \"properties\": {\"city\": {\"type\": \"string\"}, \"unit\": {\"type\": \"string\", \"enum\": [\"c\", \"f\"]}}, \"required\": [\"city\"]}}}\n"
+      "</tools>\n"
+      "\n"
+      "For each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n"
+      "<tool_call>\n"
+      "{\"name\": <function-name>, \"arguments\": <args-json-object>}\n"
+      "</tool_call><|im_end|>\n"
+      "<|im_start|>user\n"
+      "Weather in Paris?<|im_end|>\n"
+      "<|im_start|>assistant\n"
+      "<tool_call>\n"
+      "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"unit\": \"c\"}}\n"
+      "</tool_call><|im_end|>\n"
+      "<|im_start|>user\n"
+      "<tool_response>\n"
+      "{\"temp\": 21}\n"
+      "</tool_response><|im_end|>\n"
+      "<|im_start|>assistant\n"
+      "It is 21 °C.<|im_end|>\n"
+      "<|im_start|>user\n"
+      "Thanks!<|im_end|>\n"
+      "<|im_start|>assistant\n"
+      "<think>\n"
+      "\n"
+      "</think>\n"
+      "\n"
+      "");
+}
+
 TEST(ChatTemplateFiles, ListOfNamedTemplatesUsesDefault) {
   std::string dir = test::temp_dir("chat-template");
   test::write_file(dir + "/tokenizer_config.json", R"({
