@@ -651,3 +651,61 @@ TEST(TrainCli, LoraOnGsm8kJsonl) {
 }
 
 }  // namespace
+
+namespace {
+
+std::vector<double> step_losses(const std::string& metrics_path) {
+  std::istringstream metrics(read_file(metrics_path));
+  std::string l;
+  std::vector<double> losses;
+  while (std::getline(metrics, l)) {
+    auto j = nlohmann::json::parse(l);
+    if (j.contains("step") && j.contains("loss")) losses.push_back(j["loss"].get<double>());
+  }
+  return losses;
+}
+
+TEST(TrainCli, JsonlResumeIsBitIdentical) {
+  std::string dir = temp_dir("data_cli_resume");
+  write_file(dir + "/gsm8k.jsonl", gsm8k_lines(24));
+  std::vector<std::string> common{"train", "--model", shared_path("models/stories260K.gguf"), "--data",
+                                  dir + "/gsm8k.jsonl", "--prompt-field", "question", "--completion-field", "answer",
+                                  "--batch-size", "2", "--seq-len", "256", "--steps", "6", "--seed", "3",
+                                  "--threads", "1", "--eval-split", "0"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = common;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return test::run_cli(a);
+  };
+  auto r = with({"--save-every", "3", "--out", dir + "/a"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  r = with({"--resume", dir + "/a/checkpoint-3", "--out", dir + "/b"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::vector<double> a = step_losses(dir + "/a/metrics.jsonl"), b = step_losses(dir + "/b/metrics.jsonl");
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), 3u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(a[3 + i], b[i]) << "step " << 4 + i;
+  EXPECT_EQ(read_file(dir + "/a/adapter_model.safetensors"), read_file(dir + "/b/adapter_model.safetensors"));
+}
+
+TEST(TrainCli, ChatJsonlWithABuiltInTemplate) {
+  std::string dir = temp_dir("data_cli_chat");
+  std::string lines;
+  for (int i = 0; i < 8; ++i) lines += nlohmann::json{{"messages", two_turns(i % 2 == 0)}}.dump() + "\n";
+  write_file(dir + "/chat.jsonl", lines);
+  std::vector<std::string> args{"train", "--model", shared_path("models/stories260K.gguf"), "--data", dir + "/chat.jsonl",
+                                "--batch-size", "2", "--seq-len", "128", "--steps", "2", "--out", dir + "/out",
+                                "--chat-template", "llama-2"};
+  auto r = test::run_cli(args);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::vector<double> losses = step_losses(dir + "/out/metrics.jsonl");
+  ASSERT_EQ(losses.size(), 2u);
+  for (double x : losses) EXPECT_TRUE(std::isfinite(x));
+  args.back() = "no-such-template";
+  args[args.size() - 3] = dir + "/out2";
+  r = test::run_cli(args);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("chat template 'no-such-template'"), std::string::npos) << r.err;
+}
+
+}  // namespace
