@@ -189,6 +189,29 @@ TEST(TokenizerHfParts, DigitsAndPunctuation) {
   EXPECT_EQ(run({{"type", "Punctuation"}, {"behavior", "Contiguous"}}, "a!?"), (Ids{1, 7}));
 }
 
+TEST(TokenizerHfParts, UnicodeScripts) {
+  // Cuts at script changes; a space stays with the text before it, leading
+  // spaces go; kana count as Han. U+20BF (Unicode 10) has no script in HF's
+  // SentencePiece-derived table, so it sticks to what precedes it too.
+  const std::vector<std::string> toks = {"<unk>", "Apples are ", "\xE3\x82\x8A\xE3\x82\x93\xE3\x81\x94 \xE6\x9E\x97\xE6\xAA\x8E",
+                                         "hi", "plus \xE2\x82\xBF", "0"};
+  json j = word_level(toks);
+  j["pre_tokenizer"] = {{"type", "UnicodeScripts"}};
+  auto tok = load(j);
+  EXPECT_EQ(tok->encode("Apples are \xE3\x82\x8A\xE3\x82\x93\xE3\x81\x94 \xE6\x9E\x97\xE6\xAA\x8E", false), (Ids{1, 2}));
+  EXPECT_EQ(tok->encode(" hi", false), (Ids{3}));
+  EXPECT_EQ(tok->encode("   ", false), (Ids{}));
+  EXPECT_EQ(tok->encode("plus \xE2\x82\xBF" "0", false), (Ids{4, 5}));
+}
+
+TEST(TokenizerHfParts, BpeUnkTokenMissingFromVocab) {
+  // Loads (as HF does); fails only when a character needs the unk token.
+  json j = {{"model", {{"type", "BPE"}, {"unk_token", "<unk>"}, {"vocab", word_vocab({"a", "b"})}, {"merges", json::array()}}}};
+  auto tok = load(j);
+  EXPECT_EQ(tok->encode("ab", false), (Ids{0, 1}));
+  EXPECT_THROW(tok->encode("az", false), InputError);
+}
+
 TEST(TokenizerHfParts, PostProcessors) {
   const std::vector<std::string> toks = {"<unk>", "<s>", "</s>", "a"};
   auto run = [&](json post, bool add) {

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <queue>
 
+#include "core/error.h"
 #include "tokenizer/hf/model.h"
 #include "tokenizer/hf/pair_map.h"
 #include "tokenizer/hf/string_map.h"
@@ -55,7 +56,8 @@ class BpeModel : public Model {
   // skips a string hash for the common ASCII case.
   std::array<int32_t, 128> ascii_ids_{};
   std::string unk_token_;
-  int32_t unk_id_ = -1;  // -1: no unk token configured
+  int32_t unk_id_ = -1;  // -1: no unk token configured (or not in the vocabulary)
+  bool unk_missing_ = false;
   std::string prefix_;   // continuing_subword_prefix
   std::string suffix_;   // end_of_word_suffix
   bool fuse_unk_ = false;
@@ -82,9 +84,9 @@ BpeModel::BpeModel(const Json& j) {
   ignore_merges_ = opt_bool(j, "ignore_merges", false, at);
   if (j.contains("unk_token") && !j.at("unk_token").is_null()) {
     unk_id_ = vocab_.find(unk_token_);
-    // HF accepts such a file and fails only when an unknown character shows
-    // up; we say so at load time, where the fix is obvious.
-    if (unk_id_ < 0) bad_format(at + ": unk_token '" + unk_token_ + "' is not in the vocabulary");
+    // Some published files name an unk token their vocabulary lacks; HF
+    // loads them and fails only when a character needs it. So do we.
+    unk_missing_ = unk_id_ < 0;
   }
   for (int b = 0; b < 256; ++b) {
     static const char* kHex = "0123456789ABCDEF";
@@ -202,6 +204,10 @@ void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
         for (char c : ch) add(byte_ids_[static_cast<uint8_t>(c)]);
         continue;
       }
+    }
+    if (unk_missing_) {
+      fail("tokenizer", "BPE model: the text has a character outside the vocabulary and unk_token '" + unk_token_ +
+                            "' is not in the vocabulary either");
     }
     if (unk_id_ >= 0) {
       if (pending_unk >= 0 && !fuse_unk_) add(pending_unk);

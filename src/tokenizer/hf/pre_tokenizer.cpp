@@ -190,6 +190,34 @@ class CharDelimiterPreTokenizer : public PreTokenizer {
   uint32_t delimiter_;
 };
 
+// Cuts where the Unicode script changes. As in HF, Hiragana, Katakana and
+// U+30FC count as Han, and a character with no script (a space, say; see
+// script_of) stays with the text before it; such characters before the
+// first one with a script are dropped (HF's first cut is at that one).
+class UnicodeScriptsPreTokenizer : public PreTokenizer {
+ public:
+  void pre_tokenize(std::vector<Piece>& pieces) const override {
+    split_pieces(pieces, [](const std::string& text) {
+      std::vector<Span> out;
+      int last = -1;  // no script seen yet
+      size_t start = std::string::npos;
+      size_t i = 0;
+      while (i < text.size()) {
+        const size_t b = i;
+        const int script = script_of(next_cp(text, i));
+        if (script == kNoScript) continue;
+        if (script != last) {
+          if (start != std::string::npos) out.push_back({start, b});
+          start = b;
+        }
+        last = script;
+      }
+      if (start != std::string::npos) out.push_back({start, text.size()});
+      return out;
+    });
+  }
+};
+
 }  // namespace
 
 std::unique_ptr<PreTokenizer> make_pre_tokenizer(const Json& j) {
@@ -239,6 +267,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const Json& j) {
         parse_split_behavior(opt_string(j, "behavior", "Isolated", at)));
   }
   if (type == "Digits") return std::make_unique<DigitsPreTokenizer>(opt_bool(j, "individual_digits", false, at));
+  if (type == "UnicodeScripts") return std::make_unique<UnicodeScriptsPreTokenizer>();
   if (type == "CharDelimiterSplit") {
     const std::string d = require_string(j, "delimiter", at);
     if (d.empty() || cp_count(d) != 1) bad_format(at + ": delimiter must be one character");

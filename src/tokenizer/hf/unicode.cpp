@@ -2,6 +2,7 @@
 
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
+#include <unicode/uscript.h>
 #include <unicode/unistr.h>
 
 #include "core/error.h"
@@ -145,6 +146,22 @@ bool is_chinese_char(uint32_t cp) {
          (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F) ||
          (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B920 && cp <= 0x2CEAF) ||
          (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
+}
+
+int script_of(uint32_t cp) {
+  if (cp == ' ') return kNoScript;
+  if (cp == 0x30FC) return USCRIPT_HAN;
+  UErrorCode status = U_ZERO_ERROR;
+  const UScriptCode code = uscript_getScript(static_cast<UChar32>(cp), &status);
+  if (U_FAILURE(status) || code == USCRIPT_UNKNOWN) return kNoScript;
+  // HF's table comes from SentencePiece and stops at Unicode 9.0: newer
+  // characters have no script there (checked code point by code point
+  // against tokenizers 0.23 for U+0080..U+1FFFF).
+  UVersionInfo age;
+  u_charAge(static_cast<UChar32>(cp), age);
+  if (age[0] >= 10) return kNoScript;
+  if (code == USCRIPT_HIRAGANA || code == USCRIPT_KATAKANA) return USCRIPT_HAN;
+  return code;
 }
 
 std::string lowercase(std::string_view s) {

@@ -48,6 +48,13 @@ bool is_chinese_char(uint32_t cp);
 // char::to_lowercase, so a final capital sigma still becomes σ).
 std::string lowercase(std::string_view s);
 
+// The Unicode script code (ICU's UScriptCode) of a character as HF's
+// UnicodeScripts sees it: Hiragana, Katakana and U+30FC folded into Han;
+// kNoScript for ' ', unassigned or private-use characters and characters
+// newer than Unicode 9.0.
+constexpr int kNoScript = -2;
+int script_of(uint32_t cp);
+
 enum class NormForm { kNfc, kNfd, kNfkc, kNfkd };
 std::string normalize_form(std::string_view s, NormForm form);
 
