@@ -386,6 +386,25 @@ TEST(ChatTemplateLanguage, DictKeyOrderIsKept) {
   EXPECT_EQ(ChatTemplate::from_string("{{ x }}").render(nlohmann::json{{"x", 5}}), "5");
 }
 
+TEST(ChatTemplateLanguage, GenerationSpansMarkAssistantText) {
+  const std::string tmpl =
+      "{% macro m() %}{% generation %}in macro{% endgeneration %}{% endmacro %}"
+      "{% for msg in messages %}<{{ msg.role }}>"
+      "{% if msg.role == 'assistant' %}{% generation %}{{ msg.content }}</s>{% endgeneration %}"
+      "{% else %}{{ msg.content }}{% endif %}{% endfor %}{{ m() }}";
+  std::vector<std::pair<size_t, size_t>> spans;
+  ChatRenderOptions opt;
+  opt.generation_spans = &spans;
+  std::string text = ChatTemplate::from_string(tmpl).render(
+      OJson::parse(R"({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"},
+                                     {"role": "user", "content": "q"}, {"role": "assistant", "content": "ok!"}]})"),
+      opt);
+  EXPECT_EQ(text, "<user>hi<assistant>yo</s><user>q<assistant>ok!</s>in macro");
+  ASSERT_EQ(spans.size(), 2u);  // the block inside the macro writes into the macro's own text
+  EXPECT_EQ(text.substr(spans[0].first, spans[0].second - spans[0].first), "yo</s>");
+  EXPECT_EQ(text.substr(spans[1].first, spans[1].second - spans[1].first), "ok!</s>");
+}
+
 TEST(ChatTemplateLanguage, StrftimeNowUsesTheGivenTime) {
   std::tm tm{};
   tm.tm_year = 2024 - 1900;

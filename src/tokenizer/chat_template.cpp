@@ -124,7 +124,9 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& context, const Ch
   jinja::Value ctx = jinja::Value::from_json(context);
   jinja::Interpreter in(options.now);
   try {
-    return in.render(*nodes_, ctx.obj());
+    std::string text = in.render(*nodes_, ctx.obj());
+    if (options.generation_spans) *options.generation_spans = in.generation_spans();
+    return text;
   } catch (const jinja::RaisedError& e) {
     fail("template", e.what());
   } catch (const std::bad_alloc&) {

@@ -14,6 +14,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace peft {
 
@@ -24,6 +26,10 @@ struct Node;
 struct ChatRenderOptions {
   // What strftime_now() reports; the current time when absent.
   std::optional<std::chrono::system_clock::time_point> now;
+  // When set, receives the [begin, end) byte ranges of the text written by
+  // {% generation %} blocks: the assistant turns transformers masks with
+  // return_assistant_tokens_mask (empty when the template has no such blocks).
+  std::vector<std::pair<size_t, size_t>>* generation_spans = nullptr;
 };
 
 // What transformers' apply_chat_template adds to the variables.

@@ -65,7 +65,7 @@ struct Node {
     Break,
     Continue,
     Do,           // do expr
-    Scope,        // generation / plain body
+    Generation,   // {% generation %}: body rendered as is, its span recorded
   };
   Kind kind;
   int line = 0;

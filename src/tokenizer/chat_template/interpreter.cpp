@@ -164,8 +164,11 @@ std::string Interpreter::render(const NodeList& nodes, const Object& context) {
   for (auto& [k, v] : context.items) root.vars[k] = v;
   root_ = &root;
   std::string out;
+  root_out_ = &out;
+  spans_.clear();
   exec_list(nodes, root, out);
   root_ = nullptr;
+  root_out_ = nullptr;
   return out;
 }
 
@@ -248,7 +251,14 @@ Interpreter::Flow Interpreter::exec(const Node& n, Scope& scope, std::string& ou
     case Node::Kind::Break: return Flow::Break;
     case Node::Kind::Continue: return Flow::Continue;
     case Node::Kind::Do: eval(*n.expr, scope); break;
-    case Node::Kind::Scope: return exec_list(n.body, scope, out);
+    case Node::Kind::Generation: {
+      // Spans are byte offsets into the final text, so only blocks that write
+      // straight into it count (not ones inside macros or set blocks).
+      size_t start = out.size();
+      Flow f = exec_list(n.body, scope, out);
+      if (&out == root_out_ && out.size() > start) spans_.emplace_back(start, out.size());
+      return f;
+    }
   }
   return Flow::Normal;
 }

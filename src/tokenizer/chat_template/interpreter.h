@@ -44,6 +44,10 @@ class Interpreter {
   // Renders `nodes` with `context`'s keys as the top-level variables.
   std::string render(const NodeList& nodes, const Object& context);
 
+  // [begin, end) byte ranges of the last render's text written by
+  // {% generation %} blocks at the top level (the assistant's turns).
+  const std::vector<std::pair<size_t, size_t>>& generation_spans() const { return spans_; }
+
   // Line of the expression or statement being evaluated (for errors).
   int line() const { return line_; }
 
@@ -77,6 +81,8 @@ class Interpreter {
   std::optional<std::chrono::system_clock::time_point> now_;
   Scope globals_;
   Scope* root_ = nullptr;
+  std::string* root_out_ = nullptr;
+  std::vector<std::pair<size_t, size_t>> spans_;
   int line_ = 0;
   int depth_ = 0;   // macro call depth, bounded so runaway recursion is an error, not a crash
   int rdepth_ = 0;  // nested exec/eval frames, bounded to keep the C++ stack small

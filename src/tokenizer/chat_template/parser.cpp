@@ -233,7 +233,7 @@ class Parser {
       n->body = parse_body({"endfilter"}, &found, n->line, "filter");
       expect_block_end();
     } else if (k == "generation") {
-      n->kind = Node::Kind::Scope;
+      n->kind = Node::Kind::Generation;
       expect_block_end();
       n->body = parse_body({"endgeneration"}, &found, n->line, "generation");
       expect_block_end();
