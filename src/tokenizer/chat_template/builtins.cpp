@@ -348,7 +348,7 @@ std::string jinja_title(const std::string& s) {
 
 const std::set<std::string>& filter_names() {
   static const std::set<std::string> k = {
-      "abs", "attr", "batch", "capitalize", "count", "d", "default", "dictsort", "e", "escape", "first", "float",
+      "abs", "attr", "batch", "capitalize", "count", "d", "default", "dictsort", "e", "escape", "first", "float", "format",
       "indent", "int", "items", "join", "last", "length", "list", "lower", "map", "max", "min", "reject",
       "rejectattr", "replace", "reverse", "round", "safe", "select", "selectattr", "sort", "string", "sum",
       "title", "tojson", "trim", "unique", "upper", "wordcount"};
@@ -473,6 +473,16 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
     return Value::array(std::move(out));
   }
   if (n == "indent") return indent_filter(v, a);
+  if (n == "format") {
+    // Jinja: value % (args) or value % {kwargs}, never both.
+    if (!a.pos.empty() && !a.kw.empty()) fail_with("format: positional and keyword arguments cannot be mixed");
+    if (!a.kw.empty()) {
+      Object o;
+      for (auto& [k, x] : a.kw) o.set(k, x);
+      return Value(percent_format(v.to_str(), Value::object(std::move(o))));
+    }
+    return Value(percent_format(v.to_str(), Value::array(a.pos, true)));
+  }
   if (n == "wordcount") {
     // Jinja counts matches of \w+.
     int64_t count = 0;

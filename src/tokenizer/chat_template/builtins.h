@@ -17,5 +17,8 @@ bool apply_test(Interpreter& in, const std::string& name, const Value& value, Ca
 // `value.name` when value is a string, list or dict and name is one of the
 // Python methods we support: the bound method, else undefined.
 Value method_of(const Value& value, const std::string& name);
+// Python's `fmt % rhs` (rhs: a tuple of arguments, a dict for %(name)s, or
+// one value).
+std::string percent_format(const std::string& fmt, const Value& rhs);
 
 }  // namespace peft::jinja

@@ -530,6 +530,7 @@ Value Interpreter::eval_binary(const std::string& op, const Value& a, const Valu
     }
     eval_fail(binop_error(op, a, b));
   }
+  if (op == "%" && a.is_string()) return Value(percent_format(a.str(), b));
   if (!num) eval_fail(binop_error(op, a, b));
   if (op == "/") {
     if (b.as_double() == 0.0) eval_fail("division by zero");

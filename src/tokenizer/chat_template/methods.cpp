@@ -153,6 +153,13 @@ Value string_method(const Value& self, const std::string& name, CallArgs& a) {
     return Value(out);
   }
   if (name == "format") return Value(py_format(s, a));
+  if (name == "removeprefix" || name == "removesuffix") {
+    const std::string& x = req_str(a, 0, "affix", m);
+    bool pre = name == "removeprefix";
+    if (x.size() <= s.size() && (pre ? s.compare(0, x.size(), x) == 0 : s.compare(s.size() - x.size(), x.size(), x) == 0))
+      return Value(pre ? s.substr(x.size()) : s.substr(0, s.size() - x.size()));
+    return self;
+  }
   auto all_of = [&](auto pred) {
     std::u32string u = utf8_to_u32(s);
     return !u.empty() && std::all_of(u.begin(), u.end(), pred);
@@ -258,7 +265,7 @@ Value list_method(const Value& self, const std::string& name, CallArgs& a) {
 bool is_method_name(const Value& v, const std::string& n) {
   static const char* kStr[] = {"strip", "lstrip", "rstrip", "split", "rsplit", "splitlines", "startswith",
                                "endswith", "upper", "lower", "title", "capitalize", "replace", "count", "find",
-                               "rfind", "index", "rindex", "join", "format", "isdigit", "isspace", "isalpha",
+                               "rfind", "index", "rindex", "join", "format", "isdigit", "isspace", "isalpha", "removeprefix", "removesuffix",
                                "isalnum", "islower", "isupper"};
   static const char* kDict[] = {"items", "keys", "values", "get", "pop", "setdefault", "update", "copy"};
   static const char* kList[] = {"append", "extend", "insert", "pop", "index", "count"};
