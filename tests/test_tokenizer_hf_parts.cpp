@@ -65,6 +65,20 @@ TEST(TokenizerHfParts, SplitRegexWithLookahead) {
   EXPECT_EQ(load(j)->encode("a   b", false), (Ids{1, 2, 3}));
 }
 
+TEST(TokenizerHfParts, RegexDialect) {
+  // Patterns are Oniguruma's: long category names, \w with marks, and a
+  // class nested in a class (a union, as in BLOOM's pattern).
+  const std::vector<std::string> toks = {"<unk>", "ab", "1", "e\xCC\x81x", "y", "hi", ",", " you"};
+  auto run = [&](const std::string& regex, const char* behavior, bool invert, const std::string& text) {
+    json j = word_level(toks);
+    j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", regex}}}, {"behavior", behavior}, {"invert", invert}};
+    return load(j)->encode(text, false);
+  };
+  EXPECT_EQ(run(R"(\p{Letter}+)", "Isolated", false, "ab1"), (Ids{1, 2}));
+  EXPECT_EQ(run(R"(\w+)", "Removed", true, "e\xCC\x81x y"), (Ids{3, 4}));
+  EXPECT_EQ(run(R"( ?[^(\s|[.,!?])]+)", "Isolated", false, "hi, you"), (Ids{5, 6, 7}));
+}
+
 TEST(TokenizerHfParts, MetaspacePrependSchemes) {
   // Added token <x> splits "a<x>a"; "first" only prefixes the piece that
   // starts the input, "always" every piece, "never" none.
@@ -351,6 +365,9 @@ TEST(TokenizerHfParts, MalformedFiles) {
   expect_bad(R"({"model": )" + bpe_ok + R"(, "added_tokens": [{"content": "x"}]})", "added token 0");
   expect_bad(R"({"model": )" + bpe_ok + R"(, "normalizer": {"type": "BertNormalizer", "lowercase": "yes"}})", "lowercase");
   expect_bad(R"({"model": )" + bpe_ok + R"(, "normalizer": {"type": "Precompiled", "precompiled_charsmap": "!!"}})", "base64");
+  std::string deep = R"({"type": "Lowercase"})";
+  for (int k = 0; k < 200; ++k) deep = R"({"type": "Sequence", "normalizers": [)" + deep + "]}";
+  expect_bad(R"({"model": )" + bpe_ok + R"(, "normalizer": )" + deep + "}", "nested more than");
   expect_bad(R"({"model": )" + bpe_ok + R"(, "normalizer": {"type": "Precompiled", "precompiled_charsmap": "/////w=="}})", "trie size");
 }
 

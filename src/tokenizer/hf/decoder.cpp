@@ -240,6 +240,7 @@ std::unique_ptr<Decoder> make_decoder(const Json& j) {
   const std::string type = type_of(j, where);
   const std::string at = where + " " + type;
   if (type == "Sequence") {
+    const NestingGuard guard(at);
     const Json& list = require(j, "decoders", at);
     if (!list.is_array()) bad_format(at + ": \"decoders\" is not an array");
     std::vector<std::unique_ptr<Decoder>> parts;

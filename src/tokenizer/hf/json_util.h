@@ -42,6 +42,28 @@ inline int64_t opt_int(const Json& j, const char* key, int64_t def, const std::s
   return j.at(key).get<int64_t>();
 }
 
+// Counts nesting of Sequence components while they are built, so that a
+// hostile file cannot recurse the loader off the stack.
+class NestingGuard {
+ public:
+  explicit NestingGuard(const std::string& where) {
+    if (++depth() > kMaxDepth) {
+      --depth();
+      bad_format(where + ": Sequence nested more than " + std::to_string(kMaxDepth) + " deep");
+    }
+  }
+  ~NestingGuard() { --depth(); }
+  NestingGuard(const NestingGuard&) = delete;
+  NestingGuard& operator=(const NestingGuard&) = delete;
+
+ private:
+  static constexpr int kMaxDepth = 64;
+  static int& depth() {
+    thread_local int d = 0;
+    return d;
+  }
+};
+
 // The "type" of a component object.
 inline std::string type_of(const Json& j, const std::string& where) {
   if (!j.is_object()) bad_format(where + " is not an object");

@@ -187,6 +187,7 @@ std::unique_ptr<Normalizer> make_normalizer(const Json& j) {
   const std::string type = type_of(j, where);
   const std::string at = where + " " + type;
   if (type == "Sequence") {
+    const NestingGuard guard(at);
     const Json& list = require(j, "normalizers", at);
     if (!list.is_array()) bad_format(at + ": \"normalizers\" is not an array");
     std::vector<std::unique_ptr<Normalizer>> parts;

@@ -93,6 +93,7 @@ std::unique_ptr<PostProcessor> make_post_processor(const Json& j) {
   const std::string type = type_of(j, where);
   const std::string at = where + " " + type;
   if (type == "Sequence") {
+    const NestingGuard guard(at);
     const Json& list = require(j, "processors", at);
     if (!list.is_array()) bad_format(at + ": \"processors\" is not an array");
     std::vector<std::unique_ptr<PostProcessor>> parts;

@@ -226,6 +226,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const Json& j) {
   const std::string type = type_of(j, where);
   const std::string at = where + " " + type;
   if (type == "Sequence") {
+    const NestingGuard guard(at);
     const Json& list = require(j, "pretokenizers", at);
     if (!list.is_array()) bad_format(at + ": \"pretokenizers\" is not an array");
     std::vector<std::unique_ptr<PreTokenizer>> parts;

@@ -47,13 +47,15 @@ const char* short_category(std::string name) {
 //   \s  both mean White_Space, except that PCRE2 leaves out U+0085.
 //   \p{Letter} and the other long category names.
 // Inside a character class the replacement is spliced into the class;
-// \W and \S inside a class are left as they are.
+// \W and \S inside a class are left as they are. A class nested in a
+// class (Oniguruma's union, as in BLOOM's pattern) is flattened.
 std::string translate(const std::string& p) {
   static const std::string kWord = R"(\p{L}\p{M}\p{Nd}\p{Pc})";
   static const std::string kSpace = R"(\s\x{85})";
   std::string out;
   out.reserve(p.size() + 16);
   bool in_class = false;
+  int nested = 0;  // open inner classes being flattened
   for (size_t i = 0; i < p.size(); ++i) {
     const char c = p[i];
     if (c == '\\' && i + 1 < p.size()) {
@@ -84,13 +86,36 @@ std::string translate(const std::string& p) {
     }
     if (!in_class && c == '[') {
       in_class = true;
+      nested = 0;
       out += c;
       // A ']' right after '[' or '[^' is a literal, not the end.
       if (i + 1 < p.size() && p[i + 1] == '^') out += p[++i];
       if (i + 1 < p.size() && p[i + 1] == ']') out += p[++i];
       continue;
     }
-    if (in_class && c == ']') in_class = false;
+    if (in_class && c == '[') {
+      if (i + 1 < p.size() && p[i + 1] == ':') {  // POSIX [:alpha:], the same in both
+        const size_t close = p.find(":]", i + 2);
+        if (close != std::string::npos) {
+          out.append(p, i, close + 2 - i);
+          i = close + 1;
+          continue;
+        }
+      }
+      if (i + 1 < p.size() && p[i + 1] != '^') {
+        // Oniguruma reads [a[bc]] as the union [abc] (BLOOM's pattern uses
+        // it); PCRE2 has no nested classes, so drop the inner brackets.
+        ++nested;
+        continue;
+      }
+    }
+    if (in_class && c == ']') {
+      if (nested > 0) {
+        --nested;
+        continue;
+      }
+      in_class = false;
+    }
     out += c;
   }
   return out;
