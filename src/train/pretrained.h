@@ -1,8 +1,10 @@
 // A pretrained model with its tokenizer, loaded from a path the user gives:
-// a GGUF file (a Hugging Face directory is added by the HF loader).
+// a GGUF file, or a Hugging Face directory (config.json, safetensors,
+// tokenizer.json).
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "io/gguf.h"
 #include "model/llama.h"
@@ -16,6 +18,8 @@ struct Pretrained {
   std::shared_ptr<GgufFile> gguf;  // when loaded from GGUF
   std::unique_ptr<LlamaModel<float>> model;
   std::unique_ptr<Tokenizer> tokenizer;
+  // Things the model's adapters point into (VeRA's shared projections).
+  std::vector<std::shared_ptr<void>> keep_alive;
 };
 
 // Throws InputError "[model] ..." / "[gguf] ..." / "[tokenizer] ..." on bad input.

@@ -6,6 +6,7 @@
 #include "common.h"
 #include "core/log.h"
 #include "train/generate.h"
+#include "train/apply_adapter.h"
 #include "train/pretrained.h"
 
 namespace peft::cli {
@@ -19,6 +20,7 @@ struct Opts {
   int64_t top_k = 40;
   uint64_t seed = 0;
   bool json = false;
+  std::vector<std::string> adapters;
 };
 
 std::function<int()> setup(CLI::App& app) {
@@ -31,10 +33,14 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("--top-p", o->top_p, "Nucleus sampling threshold in (0, 1]")->check(CLI::Range(0.0, 1.0));
   app.add_option("--seed", o->seed, "Random seed");
   app.add_flag("--json", o->json, "Print one JSON object {text, tokens, tokens_per_second} instead of streaming");
+  app.add_option("--adapter", o->adapters, "PEFT adapter folder, optionally DIR:SCALE; repeat to add several");
   add_common_options(app, o->common);
   return [o]() {
     apply_common_options(o->common);
     Pretrained p = load_pretrained(o->model);
+    std::vector<AdapterSpec> specs;
+    for (const auto& a : o->adapters) specs.push_back(parse_adapter_spec(a));
+    apply_adapters(p, specs);
     GenerateOptions g;
     g.prompt = o->prompt;
     g.max_tokens = o->max_tokens;

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "train/perplexity.h"
+#include "train/apply_adapter.h"
 #include "train/pretrained.h"
 
 namespace peft::cli {
@@ -17,6 +18,7 @@ struct Opts {
   std::string model, data;
   int64_t max_tokens = 0, context = 0, stride = 0;
   bool json = false;
+  std::vector<std::string> adapters;
 };
 
 std::function<int()> setup(CLI::App& app) {
@@ -30,11 +32,15 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("--stride", o->stride, "Window advance in tokens (default: half the window)")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--json", o->json, "Print {\"tokens\", \"mean_nll\", \"perplexity\"} as JSON");
+  app.add_option("--adapter", o->adapters, "PEFT adapter folder, optionally DIR:SCALE; repeat to add several");
   add_common_options(app, o->common);
   return [o]() {
     apply_common_options(o->common);
     std::string text = read_text_file(o->data);
     Pretrained p = load_pretrained(o->model);
+    std::vector<AdapterSpec> specs;
+    for (const auto& a : o->adapters) specs.push_back(parse_adapter_spec(a));
+    apply_adapters(p, specs);
     // The protocol: tokenize without specials, keep the first N, prepend BOS.
     std::vector<int32_t> ids = p.tokenizer->encode(text, false);
     if (o->max_tokens > 0 && static_cast<int64_t>(ids.size()) > o->max_tokens) ids.resize(o->max_tokens);

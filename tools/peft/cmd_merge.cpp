@@ -1,0 +1,38 @@
+// peft merge: fold adapters into the base weights and write the merged model.
+#include "command.h"
+#include "common.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "train/apply_adapter.h"
+#include "train/model_io.h"
+#include "train/pretrained.h"
+
+namespace peft::cli {
+namespace {
+
+struct Opts {
+  CommonOptions common;
+  std::string model, out;
+  std::vector<std::string> adapters;
+};
+
+std::function<int()> setup(CLI::App& app) {
+  auto o = std::make_shared<Opts>();
+  app.add_option("-m,--model", o->model, "Base model: a GGUF file or a Hugging Face directory")->required();
+  app.add_option("--adapter", o->adapters, "PEFT adapter folder, optionally DIR:SCALE; repeat to merge several")->required();
+  app.add_option("-o,--out", o->out, "Output: FILE.gguf, or a directory for the Hugging Face layout")->required();
+  add_common_options(app, o->common);
+  return [o]() {
+    apply_common_options(o->common);
+    Pretrained p = load_pretrained(o->model);
+    for (const auto& a : o->adapters) merge_adapter(p, parse_adapter_spec(a));
+    save_pretrained(p, o->out);
+    log_info("merged " + std::to_string(o->adapters.size()) + " adapter(s) into " + o->out);
+    return 0;
+  };
+}
+
+PEFT_COMMAND("merge", "Merge adapters into a model and write it (GGUF or Hugging Face directory)", setup);
+
+}  // namespace
+}  // namespace peft::cli
