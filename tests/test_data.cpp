@@ -24,6 +24,7 @@
 #include "test_util.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
+#include "train/pretrained.h"
 #include "train/training_data.h"
 
 using namespace peft;
@@ -613,6 +614,29 @@ TEST(TrainingData, ChatJsonlUsesTheChosenTemplate) {
   EXPECT_EQ(b.scored(), 2 * e.n_scored());  // both copies share one row
   o.chat_template = "nonsense";
   EXPECT_THROW(load_training_data(dir + "/chat.jsonl", tok, o), InputError);
+}
+
+TEST(TrainingData, ModelChatTemplate) {
+  // stories260K has no template of its own.
+  Pretrained g;
+  g.format = "gguf";
+  g.gguf = GgufFile::open(shared_path("models/stories260K.gguf"));
+  ASSERT_FALSE(g.gguf->has("tokenizer.chat_template"));
+  EXPECT_FALSE(model_chat_template(g).has_value());
+  // A Hugging Face directory: its tokenizer_config.json's template, with the
+  // special tokens the config names.
+  std::string dir = temp_dir("data_hf_template");
+  write_file(dir + "/tokenizer_config.json", read_file(shared_path("hf/qwen2.5-instruct/tokenizer_config.json")));
+  Pretrained h;
+  h.format = "hf";
+  h.path = dir;
+  auto t = model_chat_template(h);
+  ASSERT_TRUE(t.has_value());
+  EXPECT_EQ(t->source(), ChatTemplate::from_file(shared_path("hf/qwen2.5-instruct/tokenizer_config.json")).source());
+  EXPECT_EQ(t->eos_token(), "<|im_end|>");
+  // A config without a template: none.
+  write_file(dir + "/tokenizer_config.json", "{\"bos_token\": null}");
+  EXPECT_FALSE(model_chat_template(h).has_value());
 }
 
 // ---- peft train end to end ----

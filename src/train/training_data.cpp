@@ -1,6 +1,8 @@
 #include "train/training_data.h"
 
 #include <cmath>
+#include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -93,9 +95,26 @@ TrainingData load_jsonl_data(const std::string& path, const Tokenizer& tok, cons
 }  // namespace
 
 std::optional<ChatTemplate> model_chat_template(const Pretrained& p) {
-  if (p.gguf) {
-    std::string src = p.gguf->get_string("tokenizer.chat_template", "");
-    if (!src.empty()) return ChatTemplate::from_string(src, "model chat template");
+  namespace fs = std::filesystem;
+  // A template that does not parse only matters for chat data, so it is a
+  // warning here rather than a failure for every kind of data.
+  try {
+    if (p.gguf) {
+      std::string src = p.gguf->get_string("tokenizer.chat_template", "");
+      if (!src.empty()) return ChatTemplate::from_string(src, "model chat template");
+    } else if (p.format == "hf") {
+      std::error_code ec;
+      fs::path dir(p.path);
+      bool has = fs::exists(dir / "chat_template.jinja", ec);
+      if (!has && fs::exists(dir / "tokenizer_config.json", ec)) {
+        auto cfg = nlohmann::json::parse(read_file_bytes((dir / "tokenizer_config.json").string()), nullptr, false);
+        has = cfg.is_object() && cfg.contains("chat_template") && !cfg["chat_template"].is_null();
+      }
+      if (has) return ChatTemplate::from_file(p.path);
+    }
+  } catch (const InputError& e) {
+    log_warn(std::string("the model's chat template cannot be used (") + e.what() +
+             "); chat data falls back to chatml unless --chat-template names one");
   }
   return std::nullopt;
 }

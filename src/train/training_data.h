@@ -39,7 +39,8 @@ struct TrainingData {
 TrainingData load_training_data(const std::string& path, const Tokenizer& tok, const DataOptions& opt);
 
 struct Pretrained;
-// The model's own chat template (GGUF tokenizer.chat_template), if any.
+// The model's own chat template, if any: GGUF tokenizer.chat_template, or a
+// Hugging Face directory's chat_template.jinja / tokenizer_config.json.
 std::optional<ChatTemplate> model_chat_template(const Pretrained& p);
 
 // Text tokenized as one stream with BOS first (when the tokenizer has one).
