@@ -21,6 +21,7 @@
 #include "data/packing.h"
 #include "data/records.h"
 #include "io/gguf.h"
+#include "model/llama.h"
 #include "test_util.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
@@ -551,6 +552,36 @@ TEST(Packing, EvalBatchesAreFileOrderAndDeterministic) {
   ASSERT_EQ(capped.size(), 1u);
   EXPECT_EQ(capped[0].B, 3);
   EXPECT_GT(rows, 3);
+}
+
+TEST(Packing, PackedLossEqualsTheExamplesAlone) {
+  // With segments and restarted positions, a packed row must score each
+  // example exactly as if it were alone: the model's summed loss over the
+  // row equals the sum of its losses over each example by itself.
+  auto file = GgufFile::open(shared_path("models/stories260K.gguf"));
+  auto model = load_llama_gguf<float>(*file);
+  ExampleBuilder b(stories_tok(), nullptr, {});
+  std::vector<Example> ex{b.build(prompt_completion("Lily had a red ball.", "She played with it all day."), "x"),
+                          b.build(prompt_completion("Tom saw a big dog.", "The dog was happy and ran."), "x"),
+                          b.build(prompt_completion("The sun", "was warm."), "x")};
+  prepare_examples(ex, 512);
+  ASSERT_EQ(ex.size(), 3u);
+  PackedExamples packed(ex, 512, 0, stories_tok().eos_id());
+  ASSERT_EQ(packed.rows_per_epoch(), 1);
+  Batch row = packed.next_batch(1);
+  double together = model->forward_loss(row);
+  double alone = 0;
+  for (const Example& e : ex) {
+    PackedExamples one({e}, 512, 0, 0);
+    Batch x = one.next_batch(1);
+    x.segments.clear();  // a single example needs no segments
+    alone += model->forward_loss(x);
+  }
+  EXPECT_NEAR(together, alone, 1e-4 * std::abs(alone));
+  // Without segments the later examples would see the earlier ones.
+  Batch leaky = row;
+  leaky.segments.clear();
+  EXPECT_GT(std::abs(model->forward_loss(leaky) - alone), 1e-3 * std::abs(alone));
 }
 
 // ---- load_training_data ----
