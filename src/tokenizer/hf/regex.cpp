@@ -6,6 +6,7 @@
 #include <cctype>
 #include <utility>
 
+#include "core/error.h"
 #include "tokenizer/hf/format_error.h"
 #include "tokenizer/hf/unicode.h"
 
@@ -151,8 +152,19 @@ void Regex::find_all(std::string_view s, std::vector<Span>& out) const {
   while (pos <= s.size()) {
     // The subject was made valid UTF-8 on entry; skipping PCRE2's check
     // keeps repeated calls linear instead of quadratic.
-    const int rc = pcre2_match(impl_->code, subject, s.size(), pos, PCRE2_NO_UTF_CHECK, md, nullptr);
-    if (rc < 0) break;  // no match (or a resource limit: treat the rest as unmatched)
+    int rc = pcre2_match(impl_->code, subject, s.size(), pos, PCRE2_NO_UTF_CHECK, md, nullptr);
+    // JIT's machine stack is small; the interpreter keeps its backtracking
+    // on the heap and gets much further.
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+      rc = pcre2_match(impl_->code, subject, s.size(), pos, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, md, nullptr);
+    if (rc == PCRE2_ERROR_NOMATCH) break;
+    if (rc < 0) {
+      // A resource limit: better no tokens than silently wrong ones.
+      PCRE2_UCHAR msg[256];
+      pcre2_get_error_message(rc, msg, sizeof msg);
+      pcre2_match_data_free(md);
+      fail("tokenizer", std::string("pre-tokenizer regex gave up on this text: ") + reinterpret_cast<const char*>(msg));
+    }
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
     const size_t b = ov[0];
     const size_t e = ov[1];
