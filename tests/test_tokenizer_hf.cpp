@@ -156,6 +156,29 @@ TEST(TokenizerHf, LoadTokenizerRoutesJsonAndDirectories) {
   EXPECT_EQ(bge->eos_id(), 102);
 }
 
+TEST(TokenizerHf, LlamaConfigFlagsRebuildSpecials) {
+  // As transformers' LlamaTokenizerFast does on load, tokenizer_config.json's
+  // add_bos_token / add_eos_token decide what encode adds.
+  const std::string json = test::read_file(shared_path("hf/llama-2/tokenizer.json"));
+  auto with_config = [&](const std::string& config) {
+    const std::string dir = test::temp_dir("hfcfg");
+    test::write_file(dir + "/tokenizer.json", json);
+    test::write_file(dir + "/tokenizer_config.json", config);
+    return load_tokenizer(dir);
+  };
+  using Ids = std::vector<int32_t>;
+  auto both = with_config(R"({"tokenizer_class": "LlamaTokenizer", "add_bos_token": true, "add_eos_token": true,
+                             "bos_token": "<s>", "eos_token": "</s>"})");
+  EXPECT_EQ(both->encode("Hello world", true), (Ids{1, 15043, 3186, 2}));
+  EXPECT_EQ(both->encode("Hello world", false), (Ids{15043, 3186}));
+  auto none = with_config(R"({"tokenizer_class": "LlamaTokenizerFast", "add_bos_token": false, "eos_token": "</s>"})");
+  EXPECT_EQ(none->encode("Hello world", true), (Ids{15043, 3186}));
+  EXPECT_FALSE(none->adds_bos());
+  // Other classes keep the file's post-processor.
+  auto other = with_config(R"({"tokenizer_class": "PreTrainedTokenizerFast", "add_eos_token": true})");
+  EXPECT_EQ(other->encode("Hello world", true), (Ids{1, 15043, 3186}));
+}
+
 TEST(TokenizerHf, StreamDecoderOverByteFallback) {
   // "é" spelled by two byte tokens comes out whole, once.
   auto tok = load_hf_tokenizer(shared_path("hf/llama-2/tokenizer.json"));

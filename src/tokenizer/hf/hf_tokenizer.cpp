@@ -42,6 +42,7 @@ class HfTokenizer : public Tokenizer {
     return a >= 0 ? a : model_->token_to_id(token);
   }
   void encode_plain(std::string_view text, bool at_start, std::vector<int32_t>& ids) const;
+  void apply_bos_eos_flags(const Json& config);
 
   std::unique_ptr<hf::Normalizer> normalizer_;
   std::unique_ptr<hf::PreTokenizer> pre_tokenizer_;
@@ -90,7 +91,36 @@ HfTokenizer::HfTokenizer(const Json& root, const Json* config) {
     const std::string eos = config_token(*config, "eos_token");
     if (!bos.empty() && id_of(bos) >= 0) bos_ = id_of(bos);
     if (!eos.empty() && id_of(eos) >= 0) eos_ = id_of(eos);
+    apply_bos_eos_flags(*config);
   }
+}
+
+// transformers' Llama-family fast tokenizers rebuild the post-processor
+// from tokenizer_config.json's add_bos_token / add_eos_token when they load
+// (update_post_processor), whatever tokenizer.json says; a fine-tuning
+// config that sets add_eos_token must get its EOS here too.
+void HfTokenizer::apply_bos_eos_flags(const Json& config) {
+  static const char* kClasses[] = {"LlamaTokenizer", "LlamaTokenizerFast", "CodeLlamaTokenizer",
+                                   "CodeLlamaTokenizerFast", "GemmaTokenizer", "GemmaTokenizerFast",
+                                   "CohereTokenizerFast"};
+  const auto cls = config.find("tokenizer_class");
+  if (cls == config.end() || !cls->is_string()) return;
+  bool known = false;
+  for (const char* c : kClasses) known = known || *cls == c;
+  if (!known) return;
+  auto flag = [&](const char* key, bool def) {
+    const auto it = config.find(key);
+    return it != config.end() && it->is_boolean() ? it->get<bool>() : def;
+  };
+  const bool add_bos = flag("add_bos_token", true);
+  const bool add_eos = flag("add_eos_token", false);
+  if (add_bos && bos_ < 0) return;  // nothing to add: keep the file's own
+  if (add_eos && eos_ < 0) return;
+  std::vector<int32_t> before, after;
+  if (add_bos) before.push_back(bos_);
+  if (add_eos) after.push_back(eos_);
+  post_processor_ = hf::make_wrap_processor(std::move(before), std::move(after));
+  adds_bos_ = add_bos;
 }
 
 void HfTokenizer::encode_plain(std::string_view text, bool at_start, std::vector<int32_t>& ids) const {

@@ -10,7 +10,9 @@
 namespace peft {
 
 // Reads `tokenizer_json_path`. A tokenizer_config.json beside it, when
-// present, supplies the BOS/EOS token names (transformers' extra
+// present, supplies the BOS/EOS token names and, for the Llama-family
+// classes, add_bos_token / add_eos_token as transformers applies them on
+// load (transformers' extra
 // clean_up_tokenization_spaces pass is not applied: the goldens made by
 // transformers 4.57 for GPT-2 show it off). Throws
 // InputError "[tokenizer] <path>: <problem>" for a file it cannot use.

@@ -87,6 +87,10 @@ std::unique_ptr<PostProcessor> make_template(const Json& j, const std::string& a
 
 }  // namespace
 
+std::unique_ptr<PostProcessor> make_wrap_processor(std::vector<int32_t> before, std::vector<int32_t> after) {
+  return std::make_unique<WrapProcessor>(std::move(before), std::move(after));
+}
+
 std::unique_ptr<PostProcessor> make_post_processor(const Json& j) {
   if (j.is_null()) return nullptr;
   const std::string where = "post_processor";

@@ -22,4 +22,8 @@ class PostProcessor {
 // From the "post_processor" object; null gives nullptr.
 std::unique_ptr<PostProcessor> make_post_processor(const Json& j);
 
+// Adds `before` and `after` around the text's ids (BertProcessing,
+// RobertaProcessing and single-sequence templates all come down to this).
+std::unique_ptr<PostProcessor> make_wrap_processor(std::vector<int32_t> before, std::vector<int32_t> after);
+
 }  // namespace peft::hf
