@@ -1,0 +1,1 @@
+peft_test(test_methods_e2e peft_train)
