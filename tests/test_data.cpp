@@ -352,6 +352,23 @@ TEST(Masks, ModelTemplateIsTheDefaultAndChatmlTheFallback) {
   EXPECT_NE(e.find("[data] chat template 'no-such-template'"), std::string::npos) << e;
 }
 
+TEST(Masks, TemplatesSeeOneFixedTime) {
+  // A template that writes today's date (as Llama 3.2's does) sees the
+  // builder's one time point in every prefix rendering.
+  ChatTemplate t = ChatTemplate::from_string(
+      "{{ 'Date: ' + strftime_now('%d %b %Y') + '\\n' }}{% for m in messages %}{{ m.role + ': ' + m.content + '\\n' }}"
+      "{% endfor %}{% if add_generation_prompt %}{{ 'assistant: ' }}{% endif %}",
+      "dated");
+  ExampleOptions o;
+  o.now = std::chrono::system_clock::from_time_t(86400 * 365);  // 1 Jan 1971
+  const Tokenizer& tok = stories_tok();
+  Example e = ExampleBuilder(tok, &t, o).build(conversation(two_turns(false)), "x");
+  EXPECT_NE(tok.decode(e.tokens, false).find("Date: 01 Jan 1971\n"), std::string::npos) << tok.decode(e.tokens, false);
+  auto texts = scored_texts(tok, e);
+  ASSERT_EQ(texts.size(), 2u);
+  EXPECT_EQ(texts[0], "The cat sat on the mat.\n");
+}
+
 TEST(Masks, InconsistentTemplateIsReported) {
   // A template that prints the number of messages first: no prefix of the
   // conversation renders as a prefix of the whole.

@@ -25,6 +25,7 @@ bool starts_with(const std::string& s, const std::string& prefix) {
 
 ExampleBuilder::ExampleBuilder(const Tokenizer& tok, const ChatTemplate* chat, ExampleOptions opt)
     : tok_(tok), chat_(chat), opt_(opt) {
+  render_opt_.now = opt_.now ? *opt_.now : std::chrono::system_clock::now();
   // Templates write bos_token / eos_token as text; the tokenizer's special
   // splitting turns that text back into the token. A tokenizer_config.json
   // that came with the template names them itself.
@@ -77,7 +78,7 @@ std::string ExampleBuilder::render(const nlohmann::ordered_json& messages, bool 
   ctx["add_generation_prompt"] = generation_prompt;
   ctx["bos_token"] = bos_text_;
   ctx["eos_token"] = eos_text_;
-  return chat_->render(ctx);
+  return chat_->render(ctx, render_opt_);
 }
 
 Example ExampleBuilder::build_messages(const Record& r, const std::string& path) const {

@@ -10,7 +10,9 @@
 //
 // train_on_prompt scores every token (but the first) of every kind.
 #pragma once
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,10 @@ struct Example {
 struct ExampleOptions {
   bool train_on_prompt = false;
   bool add_eos = true;  // end text and completions with EOS (when the tokenizer has one)
+  // What a template's strftime_now() reports; absent = the time the builder
+  // was made. One value for every render, so the prefixes of a conversation
+  // agree with the whole even across midnight.
+  std::optional<std::chrono::system_clock::time_point> now;
 };
 
 class ExampleBuilder {
@@ -56,6 +62,7 @@ class ExampleBuilder {
   const Tokenizer& tok_;
   const ChatTemplate* chat_;
   ExampleOptions opt_;
+  ChatRenderOptions render_opt_;
   std::string bos_text_, eos_text_;
 };
 
