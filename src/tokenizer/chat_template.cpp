@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "tokenizer/chat_template/formatter.h"
 #include "tokenizer/chat_template/interpreter.h"
 #include "tokenizer/chat_template/parser.h"
 
@@ -147,6 +148,11 @@ std::string ChatTemplate::apply(nlohmann::ordered_json context, const ChatApplyO
   token("bos_token", o.bos_token, bos_token_);
   token("eos_token", o.eos_token, eos_token_);
   return render(context, o.render);
+}
+
+std::string ChatTemplate::format() const {
+  if (!nodes_) fail("template", "format called on an empty ChatTemplate");
+  return jinja::format_template(*nodes_);
 }
 
 nlohmann::ordered_json load_chat_context(const std::string& path) {

@@ -59,6 +59,10 @@ class ChatTemplate {
   // tokenizer config (left undefined when none has them).
   std::string apply(nlohmann::ordered_json context, const ChatApplyOptions& options = {}) const;
 
+  // The template laid out one tag per line with `-` on every tag, so the
+  // layout adds no whitespace: it renders exactly as the original does.
+  std::string format() const;
+
   const std::string& name() const { return name_; }
   const std::string& source() const { return source_; }
   // Special tokens named in the tokenizer_config.json the template came from
