@@ -3,6 +3,8 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "model/hf_load.h"
+#include "tokenizer/load.h"
 
 namespace peft {
 
@@ -13,7 +15,14 @@ Pretrained load_pretrained(const std::string& path) {
   Pretrained p;
   p.path = path;
   if (fs::is_directory(path, ec)) {
-    fail("model", "'" + path + "' is a directory; Hugging Face model directories are not supported yet");
+    if (!fs::exists(fs::path(path) / "config.json", ec))
+      fail("model", path + ": directory has no config.json (not a Hugging Face model directory)");
+    if (!fs::exists(fs::path(path) / "tokenizer.json", ec))
+      fail("tokenizer", path + ": directory has no tokenizer.json (the model's tokenizer is required)");
+    p.format = "hf";
+    p.model = load_llama_hf<float>(path);
+    p.tokenizer = load_tokenizer(path);
+    return p;
   }
   p.format = "gguf";
   p.gguf = GgufFile::open(path);

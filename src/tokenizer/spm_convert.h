@@ -1,0 +1,41 @@
+// SentencePiece-style vocabularies between GGUF metadata (tokenizer.ggml.model
+// = "llama": pieces, scores, token types) and Hugging Face's tokenizer.json
+// (a BPE model with byte_fallback, as transformers' Llama converter writes).
+//
+// The two segmentations agree because of how the merges are derived: the
+// GGUF algorithm repeatedly merges the adjacent pair whose concatenation is
+// the vocabulary piece of highest score; tokenizer.json's BPE merges the
+// adjacent pair of lowest merge rank. Listing every split of every piece p
+// into two vocabulary pieces (l, r) as a merge "l r", ordered by p's score
+// from high to low, makes "lowest rank" pick the same pair as "highest
+// score". (Distinct pieces of exactly equal score are the one case where the
+// tie-break may differ; SentencePiece BPE vocabularies have distinct scores.)
+// The way back gives each piece the score −(rank of its first merge).
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "io/gguf.h"
+
+namespace peft {
+
+struct HfTokenizerFiles {
+  std::string tokenizer_json;         // tokenizer.json text
+  std::string tokenizer_config_json;  // tokenizer_config.json text
+};
+
+// From a GGUF file with a "llama" vocabulary. Returns false and sets
+// *why_not for vocabularies this cannot express (other tokenizer models, no
+// vocabulary); throws "[tokenizer] <path>: ..." for an inconsistent one.
+bool gguf_vocab_to_tokenizer_json(const GgufFile& f, HfTokenizerFiles* out, std::string* why_not);
+
+// From a Hugging Face directory's tokenizer.json (and tokenizer_config.json
+// when present): the tokenizer.ggml.* keys of an equivalent "llama"
+// vocabulary. Returns false and sets *why_not when the tokenizer is not a
+// SentencePiece-style BPE (e.g. byte-level BPE, WordPiece) or the directory
+// has none; throws "[tokenizer] <path>: ..." for a malformed file.
+bool tokenizer_json_to_gguf_vocab(const std::string& dir, std::vector<std::pair<std::string, GgufValue>>* keys,
+                                  std::string* why_not);
+
+}  // namespace peft

@@ -1,0 +1,154 @@
+#include "train/convert.h"
+
+#include <filesystem>
+#include <memory>
+
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/gguf.h"
+#include "model/hf_load.h"
+#include "model/llama.h"
+#include "tokenizer/spm_convert.h"
+
+namespace peft {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+bool ends_with(const std::string& s, const std::string& p) {
+  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+}
+
+// The tokenizer-side files of an HF directory, copied byte for byte between
+// two directories.
+const char* const kTokenizerFiles[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json",
+                                       "chat_template.jinja", "generation_config.json", "tokenizer.model"};
+
+// Writes the model as GGUF (F32) in llama.cpp's q/k row order, with the
+// hyperparameters llama.cpp and config_from_gguf read, and `tokenizer_keys`.
+void write_gguf(LlamaModel<float>& m, const std::string& name,
+                const std::vector<std::pair<std::string, GgufValue>>& tokenizer_keys, const std::string& path) {
+  const LlamaConfig& c = m.cfg;
+  if (c.arch != "llama" && c.arch != "mistral")
+    fail("convert", "a " + c.arch + " model cannot be written as GGUF yet (supported: llama, mistral)");
+  if (c.qkv_bias || c.qk_norm) fail("convert", "q/k/v biases or q/k norms cannot be written as GGUF " + c.arch);
+  if (!c.rope_scaling.type.empty() && c.rope_scaling.type != "linear")
+    fail("convert", "rope scaling '" + c.rope_scaling.type + "' cannot be written as GGUF yet (only linear)");
+  set_rope_layout(m, ops::RopeStyle::Interleaved);
+
+  auto u32 = [](int64_t v) { return GgufValue::u32(static_cast<uint32_t>(v)); };
+  const std::string a = c.arch;
+  GgufWriter w;
+  w.set("general.architecture", GgufValue::string(a));
+  w.set("general.name", GgufValue::string(name));
+  w.set(a + ".vocab_size", u32(c.vocab_size));
+  w.set(a + ".context_length", u32(c.context_length));
+  w.set(a + ".embedding_length", u32(c.dim));
+  w.set(a + ".feed_forward_length", u32(c.hidden_dim));
+  w.set(a + ".block_count", u32(c.n_layers));
+  w.set(a + ".attention.head_count", u32(c.n_heads));
+  w.set(a + ".attention.head_count_kv", u32(c.n_kv_heads));
+  // llama.cpp derives these from dim / heads unless stated.
+  if (c.head_dim != c.dim / c.n_heads) {
+    w.set(a + ".attention.key_length", u32(c.head_dim));
+    w.set(a + ".attention.value_length", u32(c.head_dim));
+  }
+  w.set(a + ".rope.dimension_count", u32(c.head_dim));
+  w.set(a + ".attention.layer_norm_rms_epsilon", GgufValue::f32(static_cast<float>(c.norm_eps)));
+  w.set(a + ".rope.freq_base", GgufValue::f32(static_cast<float>(c.rope_theta)));
+  if (c.rope_scaling.type == "linear") {
+    w.set(a + ".rope.scaling.type", GgufValue::string("linear"));
+    w.set(a + ".rope.scaling.factor", GgufValue::f32(static_cast<float>(c.rope_scaling.factor)));
+  }
+  w.set("general.file_type", GgufValue::u32(0));  // all F32
+  for (const auto& [k, v] : tokenizer_keys) w.set(k, v);
+  for (Param<float>* p : m.base_params()) {
+    Tensor t = Tensor::view(DType::F32, p->shape, p->data.get(), nullptr);
+    w.add_tensor(p->name, t);
+  }
+  w.write(path);
+}
+
+}  // namespace
+
+ConvertReport convert_model(const std::string& in, const std::string& out) {
+  std::error_code ec;
+  if (!fs::exists(in, ec)) fail("convert", "'" + in + "' does not exist");
+  if (fs::equivalent(in, out, ec)) fail("convert", "the output '" + out + "' is the input");
+  ConvertReport r;
+  r.from = fs::is_directory(in, ec) ? "hf" : "gguf";
+  r.to = ends_with(out, ".gguf") ? "gguf" : "hf";
+  if (r.to == "hf" && fs::exists(out, ec) && !fs::is_directory(out, ec))
+    fail("convert", "'" + out + "' exists and is not a directory");
+  if (r.to == "gguf" && fs::is_directory(out, ec)) fail("convert", "'" + out + "' is a directory");
+
+  std::shared_ptr<GgufFile> gguf;
+  std::unique_ptr<LlamaModel<float>> m;
+  if (r.from == "gguf") {
+    gguf = GgufFile::open(in);
+    for (const GgufTensorInfo& t : gguf->tensors())
+      if (dtype_is_quantized(t.dtype) || t.dtype == DType::F16 || t.dtype == DType::BF16) {
+        r.notes.push_back(std::string("tensors stored as ") + dtype_name(t.dtype) + " (and others) are written as F32");
+        break;
+      }
+    m = load_llama_gguf<float>(*gguf);
+  } else {
+    m = load_llama_hf<float>(in);
+  }
+  r.description = m->cfg.describe();
+
+  if (r.to == "hf") {
+    HfSaveOptions opt;
+    if (gguf && gguf->has("tokenizer.ggml.tokens")) {
+      opt.bos_token_id = static_cast<int32_t>(gguf->get_int("tokenizer.ggml.bos_token_id", -1));
+      opt.eos_token_id = static_cast<int32_t>(gguf->get_int("tokenizer.ggml.eos_token_id", -1));
+    }
+    // Tokenizer files first, config.json (written last by save_llama_hf)
+    // marks the directory complete.
+    fs::create_directories(out, ec);
+    if (!fs::is_directory(out, ec)) fail("convert", "cannot create directory '" + out + "'");
+    if (gguf) {
+      HfTokenizerFiles files;
+      std::string why;
+      if (gguf_vocab_to_tokenizer_json(*gguf, &files, &why)) {
+        write_file_atomic((fs::path(out) / "tokenizer.json").string(), files.tokenizer_json);
+        write_file_atomic((fs::path(out) / "tokenizer_config.json").string(), files.tokenizer_config_json);
+        r.tokenizer_written = true;
+      } else {
+        r.notes.push_back("no tokenizer written: " + why);
+      }
+    } else {
+      for (const char* name : kTokenizerFiles) {
+        const fs::path src = fs::path(in) / name;
+        if (!fs::exists(src, ec)) continue;
+        write_file_atomic((fs::path(out) / name).string(), read_file_bytes(src.string()));
+        if (std::string(name) == "tokenizer.json") r.tokenizer_written = true;
+      }
+      if (!r.tokenizer_written) r.notes.push_back("no tokenizer written: " + in + " has no tokenizer.json");
+    }
+    save_llama_hf(*m, out, opt);
+    return r;
+  }
+
+  std::vector<std::pair<std::string, GgufValue>> tok_keys;
+  if (gguf) {
+    for (const std::string& k : gguf->keys())
+      if (k.rfind("tokenizer.", 0) == 0) tok_keys.emplace_back(k, gguf->get(k));
+    r.tokenizer_written = !tok_keys.empty();
+    if (tok_keys.empty()) r.notes.push_back("no tokenizer written: " + in + " has no vocabulary");
+  } else {
+    std::string why;
+    r.tokenizer_written = tokenizer_json_to_gguf_vocab(in, &tok_keys, &why);
+    if (!r.tokenizer_written) r.notes.push_back("no tokenizer written: " + why);
+  }
+  std::string name = gguf ? gguf->get_string("general.name", "") : "";
+  if (name.empty()) {
+    fs::path p = fs::path(in).lexically_normal();
+    name = (p.has_filename() ? p : p.parent_path()).filename().string();
+  }
+  write_gguf(*m, name, tok_keys, out);
+  return r;
+}
+
+}  // namespace peft
