@@ -32,6 +32,10 @@ int main(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(name, cmd.help);
     runners[sub] = cmd.setup(*sub);
   }
+  if (argc > 1 && argv[1][0] != '-' && !registry().count(argv[1])) {
+    std::fprintf(stderr, "error: unknown command '%s' (see peft --help)\n", argv[1]);
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
