@@ -229,6 +229,22 @@ TEST(HfModel, CliGenerateFromConvertedDirectoryMatchesGguf) {
 
   auto missing = run_cli({"convert", "--model", dir + "/nope", "--out", back});
   EXPECT_EQ(missing.rc, 2);
+
+  // info and perplexity take the directory too.
+  auto info = run_cli({"info", dir, "--json"});
+  ASSERT_EQ(info.rc, 0) << info.err;
+  auto ij = nlohmann::json::parse(info.out);
+  EXPECT_EQ(ij["format"], "hf");
+  EXPECT_EQ(ij["config"]["vocab"], 512);
+  EXPECT_EQ(ij["tensor_types"]["F32"], ij["tensors"]);
+  const std::string text = shared_path("golden/story_sample.txt");
+  auto pg = run_cli({"perplexity", "--model", stories(), "--data", text, "--json"});
+  auto ph = run_cli({"perplexity", "--model", dir, "--data", text, "--json"});
+  ASSERT_EQ(pg.rc, 0) << pg.err;
+  ASSERT_EQ(ph.rc, 0) << ph.err;
+  auto jg = nlohmann::json::parse(pg.out), jh = nlohmann::json::parse(ph.out);
+  EXPECT_EQ(jh["tokens"], jg["tokens"]);
+  EXPECT_NEAR(jh["mean_nll"].get<double>(), jg["mean_nll"].get<double>(), 1e-5);
 }
 
 // ---------------------------------------------------------------------------
@@ -566,4 +582,37 @@ TEST(HfModel, ErrorsNameTheFileAndProblem) {
     while (!err.empty() && err.back() == '\n') err.pop_back();
     EXPECT_EQ(err.find('\n'), std::string::npos) << err;
   }
+}
+
+TEST(HfModel, ConvertRefusesWhatGgufCannotHold) {
+  Variant q;
+  q.model_type = "qwen2";
+  std::string dir = write_hf_dir(q, random_values(hf_tensors(q), false, 29), "conv_qwen2");
+  std::string out = temp_dir("conv_out") + "/m.gguf";
+  std::string e = error_of([&] { convert_model(dir, out); });
+  EXPECT_EQ(e.rfind("[convert] ", 0), 0u) << e;
+  EXPECT_NE(e.find("qwen2"), std::string::npos) << e;
+  EXPECT_FALSE(fs::exists(out));
+
+  Variant r;
+  r.extra_json =
+      ", \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0, \"low_freq_factor\": 1.0, "
+      "\"high_freq_factor\": 4.0, \"original_max_position_embeddings\": 64}";
+  std::string dir2 = write_hf_dir(r, random_values(hf_tensors(r), false, 31), "conv_llama3");
+  e = error_of([&] { convert_model(dir2, out); });
+  EXPECT_NE(e.find("llama3"), std::string::npos) << e;
+
+  // HF to HF rewrites the weights as F32 and keeps the model.
+  Variant b;
+  b.bf16 = true;
+  auto vals = random_values(hf_tensors(b), true, 37);
+  std::string src = write_hf_dir(b, vals, "conv_bf16");
+  std::string dst = temp_dir("conv_bf16_out") + "/m";
+  ConvertReport rep = convert_model(src, dst);
+  EXPECT_FALSE(rep.tokenizer_written);
+  ASSERT_EQ(rep.notes.size(), 1u);
+  EXPECT_NE(rep.notes[0].find("tokenizer.json"), std::string::npos);
+  load_and_check(b, vals, dst);
+  auto f = SafetensorsFile::open(dst + "/model.safetensors");
+  EXPECT_EQ(f->dtype("model.layers.0.self_attn.q_proj.weight"), DType::F32);
 }
