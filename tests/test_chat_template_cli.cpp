@@ -64,6 +64,23 @@ TEST(ChatTemplateCli, SpecialTokensFlagsAndVariables) {
   EXPECT_EQ(r.out, "10 July 2025");
 }
 
+TEST(ChatTemplateCli, FormatPrintsTheTemplateLaidOut) {
+  std::string dir = test::temp_dir("chat-cli");
+  test::write_file(dir + "/t.jinja", "{% for m in messages %}{{ m['role'] }}: {{ m.content }}\n{% endfor %}");
+  test::CliResult r = run_cli({"chat-template", "--template", dir + "/t.jinja", "--format"});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "{%- for m in messages -%}\n"
+            "    {{- m[\"role\"] -}}\n"
+            "    {{- \": \" -}}\n"
+            "    {{- m.content -}}\n"
+            "    {{- \"\\n\" -}}\n"
+            "{%- endfor -%}\n");
+  r = run_cli({"chat-template", "--template", dir + "/t.jinja"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.err, "error: [chat-template] --messages is required (unless --format)\n");
+}
+
 TEST(ChatTemplateCli, BadInputExitsTwoWithOneLine) {
   std::string dir = test::temp_dir("chat-cli");
   test::write_file(dir + "/m.json", R"([{"role": "assistant", "content": "x"}])");

@@ -12,7 +12,7 @@ namespace {
 
 struct Opts {
   std::string template_path, messages_path, bos, eos, date;
-  bool add_generation_prompt = false;
+  bool add_generation_prompt = false, format = false;
 };
 
 // "YYYY-MM-DD" -> noon UTC that day (noon, so the local date is the same
@@ -36,15 +36,21 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("--template", o->template_path,
                  "A .jinja file, a tokenizer_config.json, or a model directory")
       ->required();
-  app.add_option("--messages", o->messages_path,
-                 "JSON: an array of {role, content}, or an object with messages and other variables")
-      ->required();
+  auto* messages = app.add_option("--messages", o->messages_path,
+                                  "JSON: an array of {role, content}, or an object with messages and other variables");
+  app.add_flag("--format", o->format, "Print the template itself laid out one tag per line (no --messages needed)");
   app.add_flag("--add-generation-prompt", o->add_generation_prompt, "End with the header of an assistant turn");
   auto* bos = app.add_option("--bos-token", o->bos, "bos_token (default: from tokenizer_config.json)");
   auto* eos = app.add_option("--eos-token", o->eos, "eos_token (default: from tokenizer_config.json)");
   app.add_option("--date", o->date, "The date strftime_now() reports, YYYY-MM-DD (default: today)");
-  return [o, bos, eos]() {
+  return [o, bos, eos, messages]() {
     ChatTemplate t = ChatTemplate::from_file(o->template_path);
+    if (o->format) {
+      std::string text = t.format() + "\n";
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      return 0;
+    }
+    if (!messages->count()) fail("chat-template", "--messages is required (unless --format)");
     ChatApplyOptions opts;
     opts.add_generation_prompt = o->add_generation_prompt;
     if (bos->count()) opts.bos_token = o->bos;
