@@ -5,10 +5,15 @@
 // under fuse_unk), then the adjacent pair with the lowest merge rank is
 // merged until no pair has a rank. A min-heap of candidate pairs over a
 // linked list of symbols makes that O(n log n) per piece; stale heap entries
-// are recognised by re-checking the pair when popped.
+// are recognised by re-checking the pair when popped. A very long piece (a
+// whole document when there is no pre-tokenizer, as for Llama-2) is first
+// cut between neighbours that no token holds side by side: no merge can
+// join them, so the stretches merge independently with small, cache-warm
+// heaps and the result is the same.
 #include <array>
 #include <mutex>
-#include <queue>
+#include <algorithm>
+#include <unordered_set>
 
 #include "core/error.h"
 #include "tokenizer/hf/model.h"
@@ -48,6 +53,8 @@ class BpeModel : public Model {
 
  private:
   void merge_word(std::string_view piece, std::vector<int32_t>& out) const;
+  void merge_range(std::vector<Symbol>& syms, size_t begin, size_t end, std::vector<Candidate>& heap) const;
+  const std::unordered_set<uint64_t>& inner_pairs() const;
   const MergeInfo* find_merge(int32_t a, int32_t b) const { return merges_.find(a, b); }
 
   Vocab vocab_;
@@ -65,9 +72,18 @@ class BpeModel : public Model {
   bool ignore_merges_ = false;
   std::array<int32_t, 256> byte_ids_{};  // id of "<0xHH>", -1 when absent
 
+  // Ids of the tokens merges produce, and (built on first need) every pair of
+  // adjacent characters inside one of them, packed as cp1 << 21 | cp2.
+  std::vector<int32_t> merge_results_;
+  mutable std::once_flag inner_once_;
+  mutable std::unordered_set<uint64_t> inner_pairs_;
+
   // Pieces repeat a lot in real text ("the", " and"); remember short ones.
   static constexpr size_t kCacheCapacity = 10000;
   static constexpr size_t kCacheMaxKey = 256;
+  // Words longer than this (bytes) are cut into independent stretches first;
+  // shorter ones are not worth the bookkeeping.
+  static constexpr size_t kSplitLongWord = 512;
   mutable std::mutex cache_mutex_;
   mutable StringIdMap cache_index_;                    // piece -> index in cache_ids_
   mutable std::vector<std::vector<int32_t>> cache_ids_;
@@ -126,6 +142,7 @@ BpeModel::BpeModel(const Json& j) {
       bad_format(at + ": merge " + std::to_string(rank + 1) + " uses '" + missing + "', which is not in the vocabulary");
     }
     merges_.insert(ia, ib, MergeInfo{rank, inew});  // the first (lowest) rank wins
+    merge_results_.push_back(inew);
     ++rank;
   }
 }
@@ -162,10 +179,17 @@ void BpeModel::tokenize(std::string_view piece, std::vector<int32_t>& out) const
 void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
   std::vector<Symbol> syms;
   syms.reserve(w.size());
-  auto add = [&](int32_t id) {
+  // The character each symbol stands for, or -1 (byte token, unk, or a
+  // prefix/suffix in play): where two neighbours can never end up inside
+  // one token, the word can be merged in independent stretches.
+  std::vector<int32_t> cps;
+  const bool track = w.size() > kSplitLongWord && prefix_.empty() && suffix_.empty();
+  if (track) cps.reserve(w.size());
+  auto add = [&](int32_t id, int32_t cp = -1) {
     const int32_t n = static_cast<int32_t>(syms.size());
     syms.push_back({id, n - 1, -1, true});
     if (n > 0) syms[n - 1].next = n;
+    if (track) cps.push_back(cp);
   };
   int32_t pending_unk = -1;  // an unk not yet added (so fuse_unk can extend it)
   std::string s;
@@ -193,7 +217,12 @@ void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
         add(pending_unk);
         pending_unk = -1;
       }
-      add(id);
+      int32_t cp = -1;
+      if (track) {
+        size_t k = 0;
+        cp = static_cast<int32_t>(next_cp(ch, k));
+      }
+      add(id, cp);
       continue;
     }
     if (byte_fallback_) {
@@ -217,14 +246,42 @@ void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
   }
   if (pending_unk >= 0) add(pending_unk);
 
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> heap;
-  for (size_t k = 0; k + 1 < syms.size(); ++k) {
-    if (const MergeInfo* m = find_merge(syms[k].id, syms[k + 1].id))
-      heap.push({m->rank, static_cast<int32_t>(k), m->new_id});
+  std::vector<Candidate> heap;
+  if (track && syms.size() > 1) {
+    const auto& inner = inner_pairs();
+    size_t begin = 0;
+    for (size_t k = 1; k < syms.size(); ++k) {
+      if (cps[k - 1] < 0 || cps[k] < 0) continue;
+      const uint64_t key = (static_cast<uint64_t>(cps[k - 1]) << 21) | static_cast<uint64_t>(cps[k]);
+      if (inner.count(key)) continue;
+      // No token holds these two characters side by side, so no merge can
+      // ever join them: cut the list here.
+      syms[k - 1].next = -1;
+      syms[k].prev = -1;
+      merge_range(syms, begin, k, heap);
+      begin = k;
+    }
+    merge_range(syms, begin, syms.size(), heap);
+  } else {
+    merge_range(syms, 0, syms.size(), heap);
   }
+  for (const Symbol& sym : syms)
+    if (sym.live) out.push_back(sym.id);
+}
+
+// Runs the merges inside syms[begin, end), whose links stay inside it.
+void BpeModel::merge_range(std::vector<Symbol>& syms, size_t begin, size_t end, std::vector<Candidate>& heap) const {
+  const auto cmp = std::greater<Candidate>();
+  heap.clear();
+  for (size_t k = begin; k + 1 < end; ++k) {
+    if (const MergeInfo* m = find_merge(syms[k].id, syms[k + 1].id))
+      heap.push_back({m->rank, static_cast<int32_t>(k), m->new_id});
+  }
+  std::make_heap(heap.begin(), heap.end(), cmp);
   while (!heap.empty()) {
-    const Candidate top = heap.top();
-    heap.pop();
+    std::pop_heap(heap.begin(), heap.end(), cmp);
+    const Candidate top = heap.back();
+    heap.pop_back();
     Symbol& left = syms[top.pos];
     if (!left.live || left.next < 0) continue;
     Symbol& right = syms[left.next];
@@ -236,16 +293,35 @@ void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
     left.next = right.next;
     if (left.next >= 0) syms[left.next].prev = top.pos;
     if (left.prev >= 0) {
-      if (const MergeInfo* pm = find_merge(syms[left.prev].id, left.id))
-        heap.push({pm->rank, left.prev, pm->new_id});
+      if (const MergeInfo* pm = find_merge(syms[left.prev].id, left.id)) {
+        heap.push_back({pm->rank, left.prev, pm->new_id});
+        std::push_heap(heap.begin(), heap.end(), cmp);
+      }
     }
     if (left.next >= 0) {
-      if (const MergeInfo* nm = find_merge(left.id, syms[left.next].id))
-        heap.push({nm->rank, top.pos, nm->new_id});
+      if (const MergeInfo* nm = find_merge(left.id, syms[left.next].id)) {
+        heap.push_back({nm->rank, top.pos, nm->new_id});
+        std::push_heap(heap.begin(), heap.end(), cmp);
+      }
     }
   }
-  for (const Symbol& sym : syms)
-    if (sym.live) out.push_back(sym.id);
+}
+
+const std::unordered_set<uint64_t>& BpeModel::inner_pairs() const {
+  std::call_once(inner_once_, [&] {
+    for (int32_t id : merge_results_) {
+      const std::string* t = vocab_.token(id);
+      if (t == nullptr) continue;
+      size_t i = 0;
+      int64_t prev = -1;
+      while (i < t->size()) {
+        const uint32_t cp = next_cp(*t, i);
+        if (prev >= 0) inner_pairs_.insert((static_cast<uint64_t>(prev) << 21) | cp);
+        prev = cp;
+      }
+    }
+  });
+  return inner_pairs_;
 }
 
 }  // namespace
