@@ -145,6 +145,25 @@ TEST(TokenizerHfParts, BpeMergesAsPairsWithSuffixAndPrefix) {
   EXPECT_EQ(load(k)->encode("qqy", false), (Ids{4, 2}));
 }
 
+TEST(TokenizerHfParts, BpeLongPieceMatchesShortOnes) {
+  // No pre-tokenizer: "xabc" * 300 is one 1200-byte piece, which is cut
+  // where no token spans two neighbours (between "c" and "x") and merged in
+  // stretches; the ids must be those of the short pieces, repeated. Ranks:
+  // "b c" before "a b", so "abc" -> a + bc, then "x a" -> xa.
+  json j = {{"model", {{"type", "BPE"}, {"vocab", word_vocab({"x", "a", "b", "c", "bc", "ab", "xa", "abc"})},
+                       {"merges", json::array({"b c", "a b", "x a", "ab c"})}}}};
+  auto tok = load(j);
+  const Ids one = tok->encode("xabc", false);
+  EXPECT_EQ(one, (Ids{6, 4}));
+  std::string text;
+  Ids want;
+  for (int k = 0; k < 300; ++k) {
+    text += "xabc";
+    want.insert(want.end(), one.begin(), one.end());
+  }
+  EXPECT_EQ(tok->encode(text, false), want);
+}
+
 TEST(TokenizerHfParts, BpeByteFallback) {
   // "é" (C3 A9) is not in the vocabulary: its byte tokens stand in, and the
   // ByteFallback decoder reassembles them; a lone byte decodes as U+FFFD.
