@@ -1,4 +1,4 @@
-#include "tokenizer/spm_convert.h"
+#include "tokenizer/vocab_convert.h"
 
 #include <algorithm>
 #include <cmath>
@@ -51,6 +51,81 @@ Json template_processing(const std::string& bos, const std::string& eos, int32_t
   return Json{{"type", "TemplateProcessing"}, {"single", seq("A", 0)}, {"pair", pair}, {"special_tokens", specials}};
 }
 
+
+// A byte-level BPE with GPT-2's split: tokens, merges and special tokens copy
+// across as they are; the ByteLevel pre-tokenizer (with its built-in GPT-2
+// regex) and decoder stand for what GGUF names "gpt-2".
+bool gpt2_vocab_to_tokenizer_json(const GgufFile& f, HfTokenizerFiles* out, std::string* why_not) {
+  const std::string pre = f.get_string("tokenizer.ggml.pre", "gpt-2");
+  if (pre != "gpt-2" && pre != "gpt2") {
+    *why_not = "GGUF BPE pre-tokenizer '" + pre + "' cannot be written as tokenizer.json yet (only gpt-2)";
+    return false;
+  }
+  const std::vector<std::string> tokens = f.get_string_array("tokenizer.ggml.tokens");
+  const size_t n = tokens.size();
+  if (!f.has("tokenizer.ggml.merges")) fail("tokenizer", f.path() + ": byte-level BPE without tokenizer.ggml.merges");
+  const std::vector<std::string> merges = f.get_string_array("tokenizer.ggml.merges");
+  std::vector<TokenType> types(n, TokenType::Normal);
+  if (f.has("tokenizer.ggml.token_type")) {
+    std::vector<int64_t> raw = f.get_int_array("tokenizer.ggml.token_type");
+    if (raw.size() != n) fail("tokenizer", f.path() + ": tokenizer.ggml.token_type and tokens differ in length");
+    for (size_t i = 0; i < n; ++i) types[i] = token_type_from_int(raw[i]);
+  }
+  const int32_t bos = read_id(f, "tokenizer.ggml.bos_token_id", -1, n);
+  const int32_t eos = read_id(f, "tokenizer.ggml.eos_token_id", -1, n);
+  const bool add_bos = f.get_bool("tokenizer.ggml.add_bos_token", false) && bos >= 0;
+  const bool add_eos = f.get_bool("tokenizer.ggml.add_eos_token", false) && eos >= 0;
+
+  Json vocab = Json::object();
+  Json added = Json::array();
+  for (size_t i = 0; i < n; ++i) {
+    if (!vocab.contains(tokens[i])) vocab[tokens[i]] = static_cast<int32_t>(i);
+    if (types[i] == TokenType::Control || types[i] == TokenType::Unknown)
+      added.push_back(added_token(static_cast<int32_t>(i), tokens[i], true));
+    else if (types[i] == TokenType::UserDefined)
+      added.push_back(added_token(static_cast<int32_t>(i), tokens[i], false));
+  }
+  Json merge_list = Json::array();
+  for (const std::string& m : merges) {
+    size_t sp = m.find(' ');
+    if (sp == std::string::npos || sp == 0 || sp + 1 == m.size())
+      fail("tokenizer", f.path() + ": merge '" + m + "' is not two pieces separated by a space");
+    merge_list.push_back(Json::array({m.substr(0, sp), m.substr(sp + 1)}));
+  }
+  Json byte_level = {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"trim_offsets", true}, {"use_regex", true}};
+  Json j;
+  j["version"] = "1.0";
+  j["truncation"] = nullptr;
+  j["padding"] = nullptr;
+  j["added_tokens"] = added;
+  j["normalizer"] = nullptr;
+  j["pre_tokenizer"] = byte_level;
+  j["post_processor"] = add_bos || add_eos ? template_processing(add_bos ? tokens[bos] : "", add_eos ? tokens[eos] : "", bos, eos)
+                                           : Json(nullptr);
+  j["decoder"] = byte_level;
+  j["model"] = {{"type", "BPE"},
+                {"dropout", nullptr},
+                {"unk_token", nullptr},
+                {"continuing_subword_prefix", ""},
+                {"end_of_word_suffix", ""},
+                {"fuse_unk", false},
+                {"byte_fallback", false},
+                {"ignore_merges", false},
+                {"vocab", vocab},
+                {"merges", merge_list}};
+  out->tokenizer_json = j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  Json c;
+  c["tokenizer_class"] = "GPT2TokenizerFast";
+  c["add_bos_token"] = add_bos;
+  c["add_eos_token"] = add_eos;
+  if (bos >= 0) c["bos_token"] = tokens[bos];
+  if (eos >= 0) c["eos_token"] = tokens[eos];
+  c["clean_up_tokenization_spaces"] = false;
+  if (f.has("tokenizer.chat_template")) c["chat_template"] = f.get_string("tokenizer.chat_template");
+  out->tokenizer_config_json = c.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
+  return true;
+}
+
 }  // namespace
 
 bool gguf_vocab_to_tokenizer_json(const GgufFile& f, HfTokenizerFiles* out, std::string* why_not) {
@@ -59,8 +134,9 @@ bool gguf_vocab_to_tokenizer_json(const GgufFile& f, HfTokenizerFiles* out, std:
     return false;
   }
   const std::string model = f.get_string("tokenizer.ggml.model", "llama");
+  if (model == "gpt2") return gpt2_vocab_to_tokenizer_json(f, out, why_not);
   if (model != "llama") {
-    *why_not = "GGUF vocabulary '" + model + "' cannot be written as tokenizer.json yet (only 'llama')";
+    *why_not = "GGUF vocabulary '" + model + "' cannot be written as tokenizer.json yet (only 'llama' and 'gpt2')";
     return false;
   }
   const std::vector<std::string> tokens = f.get_string_array("tokenizer.ggml.tokens");
@@ -230,8 +306,16 @@ bool tokenizer_json_to_gguf_vocab(const std::string& dir, std::vector<std::pair<
     return n.value("type", "") == "Replace" && n.value("content", "") == kSpace;
   });
   const bool metaspace = any_part(pre, "pretokenizers", [](const J& p) { return p.value("type", "") == "Metaspace"; });
-  if (model.value("type", "") != "BPE" || !model.value("byte_fallback", false) || !(replaces_space || metaspace)) {
-    *why_not = path + " is not a SentencePiece-style BPE (BPE with byte_fallback and '\xE2\x96\x81' for spaces)";
+  const bool bpe = model.value("type", "") == "BPE";
+  const bool spm = bpe && model.value("byte_fallback", false) && (replaces_space || metaspace);
+  // GPT-2's own layout: no normalizer, a ByteLevel pre-tokenizer splitting
+  // with its built-in regex. A Split with another regex (Llama-3, Qwen2) has
+  // no GGUF form we can name with certainty.
+  const bool gpt2 = bpe && !model.value("byte_fallback", false) && normalizer.is_null() && pre.is_object() &&
+                    pre.value("type", "") == "ByteLevel" && pre.value("use_regex", true);
+  if (!spm && !gpt2) {
+    *why_not = path + " is neither a SentencePiece-style BPE (byte_fallback, '\xE2\x96\x81' for spaces) nor a "
+               "byte-level BPE with GPT-2's split";
     return false;
   }
   bool add_space_prefix =
@@ -272,7 +356,7 @@ bool tokenizer_json_to_gguf_vocab(const std::string& dir, std::vector<std::pair<
     if (!present[i]) bad("no token has id " + std::to_string(i) + " (ids must be contiguous for a GGUF vocabulary)");
   const size_t n = tokens.size();
   types.assign(n, TokenType::Normal);
-  for (size_t i = 0; i < n; ++i)
+  for (size_t i = 0; i < n && spm; ++i)
     if (is_byte_piece(tokens[i])) types[i] = TokenType::Byte;
   for (auto [id, special] : added_ids) types[id] = special ? TokenType::Control : TokenType::UserDefined;
   std::unordered_map<std::string, int32_t> ids;
@@ -292,6 +376,7 @@ bool tokenizer_json_to_gguf_vocab(const std::string& dir, std::vector<std::pair<
   std::vector<bool> merged(n, false);
   if (!model.contains("merges") || !model.at("merges").is_array()) bad("model has no \"merges\" array");
   int64_t rank = 0;
+  std::vector<std::string> merge_strings;
   for (const J& m : model.at("merges")) {
     std::string a, b;
     if (m.is_string()) {
@@ -306,6 +391,7 @@ bool tokenizer_json_to_gguf_vocab(const std::string& dir, std::vector<std::pair<
     } else {
       bad("a merge is neither \"a b\" nor [\"a\", \"b\"]");
     }
+    if (gpt2) merge_strings.push_back(a + " " + b);
     int32_t id = id_of(a + b);
     if (id >= 0 && !merged[id]) {
       merged[id] = true;
@@ -341,9 +427,11 @@ bool tokenizer_json_to_gguf_vocab(const std::string& dir, std::vector<std::pair<
   }
 
   keys->clear();
-  keys->emplace_back("tokenizer.ggml.model", GgufValue::string("llama"));
+  keys->emplace_back("tokenizer.ggml.model", GgufValue::string(spm ? "llama" : "gpt2"));
+  if (gpt2) keys->emplace_back("tokenizer.ggml.pre", GgufValue::string("gpt-2"));
   keys->emplace_back("tokenizer.ggml.tokens", GgufValue::string_array(tokens));
-  keys->emplace_back("tokenizer.ggml.scores", GgufValue::f32_array(scores));
+  if (spm) keys->emplace_back("tokenizer.ggml.scores", GgufValue::f32_array(scores));
+  if (gpt2) keys->emplace_back("tokenizer.ggml.merges", GgufValue::string_array(merge_strings));
   std::vector<int32_t> type_ints(n);
   for (size_t i = 0; i < n; ++i) type_ints[i] = static_cast<int32_t>(types[i]);
   keys->emplace_back("tokenizer.ggml.token_type", GgufValue::i32_array(type_ints));
@@ -352,7 +440,7 @@ bool tokenizer_json_to_gguf_vocab(const std::string& dir, std::vector<std::pair<
   if (unk >= 0) keys->emplace_back("tokenizer.ggml.unknown_token_id", GgufValue::u32(static_cast<uint32_t>(unk)));
   keys->emplace_back("tokenizer.ggml.add_bos_token", GgufValue::boolean(add_bos));
   keys->emplace_back("tokenizer.ggml.add_eos_token", GgufValue::boolean(add_eos));
-  keys->emplace_back("tokenizer.ggml.add_space_prefix", GgufValue::boolean(add_space_prefix));
+  if (spm) keys->emplace_back("tokenizer.ggml.add_space_prefix", GgufValue::boolean(add_space_prefix));
   if (config.is_object() && config.contains("chat_template") && config.at("chat_template").is_string())
     keys->emplace_back("tokenizer.chat_template", GgufValue::string(config.at("chat_template").get<std::string>()));
   return true;

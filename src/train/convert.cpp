@@ -8,7 +8,7 @@
 #include "io/gguf.h"
 #include "model/hf_load.h"
 #include "model/llama.h"
-#include "tokenizer/spm_convert.h"
+#include "tokenizer/vocab_convert.h"
 
 namespace peft {
 

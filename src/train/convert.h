@@ -6,7 +6,7 @@
 // (hf_names.h), so the converted model computes the same logits. Tokenizer:
 // a GGUF "llama" vocabulary becomes tokenizer.json + tokenizer_config.json,
 // and a SentencePiece-style tokenizer.json becomes tokenizer.ggml.* keys
-// (spm_convert.h); between two files of the same kind the tokenizer is copied
+// (vocab_convert.h); between two files of the same kind the tokenizer is copied
 // as is. A tokenizer that cannot be converted is reported in the notes and
 // left out, the model is still written.
 #pragma once
