@@ -20,7 +20,7 @@ mkdir -p "$here/results"
   if command -v npm >/dev/null && npm install --prefix "$npm_dir" --silent tokenizers >/dev/null 2>&1; then
     NODE_PATH="$npm_dir/node_modules" TOKENIZERS_PARALLELISM=false node "$here/tokenizers_ref.mjs" "$shared" 5
     echo
-    echo "Reference: npm tokenizers $(node -p "require('$npm_dir/node_modules/tokenizers/package.json').version") (Rust core through Node's N-API binding; per-call conversion overhead of the binding is included)."
+    echo "Reference: npm tokenizers $(node -p "require('$npm_dir/node_modules/tokenizers/package.json').version") (Rust core through Node's N-API binding; the binding's per-call conversions are included, and HF also tracks offsets and alignments that ours does not compute, so this is not a bare Rust-versus-C++ comparison). Equal token counts in the two rows are a check that both produced the same tokenization."
   else
     echo
     echo "Reference not measured: npm could not install the tokenizers package."
