@@ -616,3 +616,23 @@ TEST(HfModel, ConvertRefusesWhatGgufCannotHold) {
   auto f = SafetensorsFile::open(dst + "/model.safetensors");
   EXPECT_EQ(f->dtype("model.layers.0.self_attn.q_proj.weight"), DType::F32);
 }
+
+TEST(HfModel, SaveModelAsLeavesTheModelUnchanged) {
+  Pretrained p = load_pretrained(converted_dir());
+  std::vector<int32_t> ids = story_ids(*p.tokenizer, 40);
+  Batch batch = one_row_batch(ids);
+  const double before = p.model->forward_loss(batch);
+  std::vector<float> q0(p.model->layers[0].wq.weight.data.get(),
+                        p.model->layers[0].wq.weight.data.get() + p.model->layers[0].wq.weight.numel());
+  ConvertReport r;
+  std::string out = temp_dir("save_as") + "/m.gguf";
+  save_model_as(*p.model, nullptr, converted_dir(), out, &r);
+  EXPECT_TRUE(r.tokenizer_written);
+  EXPECT_EQ(p.model->cfg.rope_style, ops::RopeStyle::Half);
+  EXPECT_TRUE(same_values(p.model->layers[0].wq.weight, q0));
+  EXPECT_EQ(p.model->forward_loss(batch), before);
+  // The written file is the original GGUF model again.
+  Pretrained g = load_pretrained(out);
+  EXPECT_NEAR(g.model->forward_loss(batch), before, 1e-4);
+  EXPECT_EQ(g.tokenizer->encode("Once upon a time", true), p.tokenizer->encode("Once upon a time", true));
+}

@@ -35,6 +35,8 @@ void write_gguf(LlamaModel<float>& m, const std::string& name,
   if (c.qkv_bias || c.qk_norm) fail("convert", "q/k/v biases or q/k norms cannot be written as GGUF " + c.arch);
   if (!c.rope_scaling.type.empty() && c.rope_scaling.type != "linear")
     fail("convert", "rope scaling '" + c.rope_scaling.type + "' cannot be written as GGUF yet (only linear)");
+  // Written in llama.cpp's row order; the model gets its own back afterwards.
+  const ops::RopeStyle original = m.cfg.rope_style;
   set_rope_layout(m, ops::RopeStyle::Interleaved);
 
   auto u32 = [](int64_t v) { return GgufValue::u32(static_cast<uint32_t>(v)); };
@@ -67,7 +69,13 @@ void write_gguf(LlamaModel<float>& m, const std::string& name,
     Tensor t = Tensor::view(DType::F32, p->shape, p->data.get(), nullptr);
     w.add_tensor(p->name, t);
   }
-  w.write(path);
+  try {
+    w.write(path);
+  } catch (...) {
+    set_rope_layout(m, original);
+    throw;
+  }
+  set_rope_layout(m, original);
 }
 
 }  // namespace
@@ -98,6 +106,17 @@ ConvertReport convert_model(const std::string& in, const std::string& out) {
   }
   r.description = m->cfg.describe();
 
+  save_model_as(*m, gguf.get(), r.from == "hf" ? in : "", out, &r);
+  return r;
+}
+
+void save_model_as(LlamaModel<float>& m, const GgufFile* gguf, const std::string& source_dir, const std::string& out,
+                   ConvertReport* report) {
+  std::error_code ec;
+  ConvertReport& r = *report;
+  const std::string in = gguf ? gguf->path() : source_dir;
+  r.to = ends_with(out, ".gguf") ? "gguf" : "hf";
+  if (r.description.empty()) r.description = m.cfg.describe();
   if (r.to == "hf") {
     HfSaveOptions opt;
     if (gguf && gguf->has("tokenizer.ggml.tokens")) {
@@ -106,6 +125,7 @@ ConvertReport convert_model(const std::string& in, const std::string& out) {
     }
     // Tokenizer files first, config.json (written last by save_llama_hf)
     // marks the directory complete.
+    if (fs::exists(out, ec) && !fs::is_directory(out, ec)) fail("convert", "'" + out + "' exists and is not a directory");
     fs::create_directories(out, ec);
     if (!fs::is_directory(out, ec)) fail("convert", "cannot create directory '" + out + "'");
     if (gguf) {
@@ -118,37 +138,42 @@ ConvertReport convert_model(const std::string& in, const std::string& out) {
       } else {
         r.notes.push_back("no tokenizer written: " + why);
       }
-    } else {
+    } else if (!source_dir.empty()) {
       for (const char* name : kTokenizerFiles) {
-        const fs::path src = fs::path(in) / name;
+        const fs::path src = fs::path(source_dir) / name;
         if (!fs::exists(src, ec)) continue;
         write_file_atomic((fs::path(out) / name).string(), read_file_bytes(src.string()));
         if (std::string(name) == "tokenizer.json") r.tokenizer_written = true;
       }
-      if (!r.tokenizer_written) r.notes.push_back("no tokenizer written: " + in + " has no tokenizer.json");
+      if (!r.tokenizer_written) r.notes.push_back("no tokenizer written: " + source_dir + " has no tokenizer.json");
+    } else {
+      r.notes.push_back("no tokenizer written: no source to take it from");
     }
-    save_llama_hf(*m, out, opt);
-    return r;
+    save_llama_hf(m, out, opt);
+    return;
   }
 
+  if (fs::is_directory(out, ec)) fail("convert", "'" + out + "' is a directory");
   std::vector<std::pair<std::string, GgufValue>> tok_keys;
   if (gguf) {
     for (const std::string& k : gguf->keys())
       if (k.rfind("tokenizer.", 0) == 0) tok_keys.emplace_back(k, gguf->get(k));
     r.tokenizer_written = !tok_keys.empty();
     if (tok_keys.empty()) r.notes.push_back("no tokenizer written: " + in + " has no vocabulary");
-  } else {
+  } else if (!source_dir.empty()) {
     std::string why;
-    r.tokenizer_written = tokenizer_json_to_gguf_vocab(in, &tok_keys, &why);
+    r.tokenizer_written = tokenizer_json_to_gguf_vocab(source_dir, &tok_keys, &why);
     if (!r.tokenizer_written) r.notes.push_back("no tokenizer written: " + why);
+  } else {
+    r.notes.push_back("no tokenizer written: no source to take it from");
   }
   std::string name = gguf ? gguf->get_string("general.name", "") : "";
-  if (name.empty()) {
+  if (name.empty() && !in.empty()) {
     fs::path p = fs::path(in).lexically_normal();
     name = (p.has_filename() ? p : p.parent_path()).filename().string();
   }
-  write_gguf(*m, name, tok_keys, out);
-  return r;
+  if (name.empty()) name = "peft.cpp model";
+  write_gguf(m, name, tok_keys, out);
 }
 
 }  // namespace peft

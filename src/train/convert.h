@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "model/llama.h"
+
 namespace peft {
 
 struct ConvertReport {
@@ -26,5 +28,16 @@ struct ConvertReport {
 // gives a GGUF file, anything else an HF directory (created if needed).
 // Throws InputError "[convert] ..." (or the readers' own errors) on bad input.
 ConvertReport convert_model(const std::string& in, const std::string& out);
+
+class GgufFile;
+
+// Writes a model already in memory (e.g. with adapters merged) the same way:
+// `out` ending in ".gguf" → GGUF, else an HF directory. The tokenizer comes
+// from `gguf` (the file the model was loaded from) or, when that is null,
+// from the HF directory `source_dir` (may be empty: no tokenizer). The model
+// is left as it was (its q/k rows are reordered only while writing GGUF).
+// Sets report->to, tokenizer_written and notes.
+void save_model_as(LlamaModel<float>& m, const GgufFile* gguf, const std::string& source_dir, const std::string& out,
+                   ConvertReport* report);
 
 }  // namespace peft
