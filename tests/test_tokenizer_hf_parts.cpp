@@ -119,6 +119,18 @@ TEST(TokenizerHfParts, AddedTokenFlags) {
   EXPECT_EQ(load(j)->encode("HELLO X", false), (Ids{8, 9}));
 }
 
+TEST(TokenizerHfParts, AddedTokenTakesTheModelsId) {
+  // An added token whose content the model has gets the model's id, whatever
+  // id the file states (HF re-adds the tokens on load and only warns).
+  json j = word_level({"<unk>", "a", "<m>", "b"});
+  j["added_tokens"] = json::array({{{"id", 7}, {"content", "<m>"}, {"special", true}, {"normalized", false}}});
+  j["pre_tokenizer"] = {{"type", "WhitespaceSplit"}};
+  auto tok = load(j);
+  EXPECT_EQ(tok->encode("a<m>b", false), (Ids{1, 2, 3}));
+  EXPECT_TRUE(tok->is_special(2));
+  EXPECT_EQ(tok->decode({1, 2, 3}, true), "a b");
+}
+
 TEST(TokenizerHfParts, WordPieceWithoutType) {
   // Files from old tokenizers versions omit "type"; the fields say WordPiece.
   json j = {{"model", {{"unk_token", "[UNK]"}, {"continuing_subword_prefix", "##"}, {"max_input_chars_per_word", 100},

@@ -16,7 +16,8 @@ uint32_t cp_before(std::string_view s, size_t end) {
 
 }  // namespace
 
-void AddedVocab::load(const Json& j, const Normalizer* normalizer) {
+void AddedVocab::load(const Json& j, const Normalizer* normalizer,
+                      const std::function<int32_t(std::string_view)>& model_id) {
   if (j.is_null()) return;
   if (!j.is_array()) bad_format("\"added_tokens\" is not an array");
   for (const Json& e : j) {
@@ -34,6 +35,10 @@ void AddedVocab::load(const Json& j, const Normalizer* normalizer) {
     t.normalized = opt_bool(e, "normalized", !t.special, at);
     t.single_word = opt_bool(e, "single_word", false, at);
     t.content = sanitize_utf8(t.content);
+    if (model_id) {
+      const int32_t mid = model_id(t.content);
+      if (mid >= 0) t.id = mid;
+    }
     const size_t index = tokens_.size();
     by_id_[t.id] = index;
     max_id_ = std::max(max_id_, t.id);

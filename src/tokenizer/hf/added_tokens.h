@@ -6,6 +6,7 @@
 // the left / right; single_word only matches outside a word.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -38,8 +39,10 @@ struct Segment {
 class AddedVocab {
  public:
   // From the "added_tokens" array; the normalizer (may be null) prepares
-  // the contents of normalized tokens for matching.
-  void load(const Json& j, const Normalizer* normalizer);
+  // the contents of normalized tokens for matching. model_id(content) gives
+  // the model's own id for a content (-1 if none): as in HF, that id wins
+  // over the one the file states.
+  void load(const Json& j, const Normalizer* normalizer, const std::function<int32_t(std::string_view)>& model_id);
 
   // Cuts `text` into segments with the raw (normalized = false) or the
   // normalized token set; empty gaps are left out.

@@ -73,7 +73,8 @@ HfTokenizer::HfTokenizer(const Json& root, const Json* config) {
   pre_tokenizer_ = hf::make_pre_tokenizer(root.value("pre_tokenizer", Json()));
   post_processor_ = hf::make_post_processor(root.value("post_processor", Json()));
   decoder_ = hf::make_decoder(root.value("decoder", Json()));
-  added_.load(root.value("added_tokens", Json()), normalizer_.get());
+  added_.load(root.value("added_tokens", Json()), normalizer_.get(),
+              [this](std::string_view content) { return model_->token_to_id(content); });
   byte_level_ = root.value("pre_tokenizer", Json()).dump().find("\"ByteLevel\"") != std::string::npos;
 
   // What the post-processor puts around a text, found by running it on a
