@@ -9,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 
 #include "core/dtype.h"
 #include "core/error.h"
@@ -635,4 +636,36 @@ TEST(HfModel, SaveModelAsLeavesTheModelUnchanged) {
   Pretrained g = load_pretrained(out);
   EXPECT_NEAR(g.model->forward_loss(batch), before, 1e-4);
   EXPECT_EQ(g.tokenizer->encode("Once upon a time", true), p.tokenizer->encode("Once upon a time", true));
+}
+
+// The real sharded Devstral index (weights absent): every tensor it names is
+// one the model maps, and every tensor the model needs is in it.
+TEST(HfModel, RealShardedIndexNamesMatchTheMapping) {
+  const std::string dir = shared_path("hf/devstral-small-sharded");
+  LlamaConfig cfg = config_from_hf_json(dir + "/config.json");
+  auto index = nlohmann::json::parse(read_file(dir + "/model.safetensors.index.json"));
+  std::set<std::string> in_index;
+  for (const auto& [name, file] : index.at("weight_map").items()) in_index.insert(name);
+  // Names depend only on the layer count and the family's options, so a
+  // model with tiny dimensions stands in for the 24B one.
+  LlamaConfig small = cfg;
+  small.dim = 8;
+  small.hidden_dim = 8;
+  small.n_heads = 2;
+  small.n_kv_heads = 1;
+  small.head_dim = 4;
+  small.vocab_size = 8;
+  LlamaModel<float> m(small);
+  std::set<std::string> mapped;
+  for (Param<float>* p : m.base_params()) mapped.insert(hf_tensor_name(p->name));
+  EXPECT_EQ(mapped, in_index);
+  EXPECT_EQ(mapped.size(), 363u);
+
+  // Loading it fails on the first missing shard, naming it.
+  std::string copy = temp_dir("devstral");
+  write_file(copy + "/config.json", read_file(dir + "/config.json"));
+  write_file(copy + "/model.safetensors.index.json", read_file(dir + "/model.safetensors.index.json"));
+  std::string e = error_of([&] { load_llama_hf<float>(copy); });
+  EXPECT_NE(e.find("model-0000"), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
 }

@@ -178,4 +178,16 @@ TEST(VocabConvert, Gpt2TokenizerJsonAsGgufVocabMatchesGoldens) {
   EXPECT_EQ(f->get_int("tokenizer.ggml.eos_token_id"), ref->get_int("tokenizer.ggml.eos_token_id"));
   auto tok = load_gguf_tokenizer(*f);
   EXPECT_EQ(count_matches(*tok, golden_cases(stem)), 46);
+  EXPECT_FALSE(f->has("tokenizer.chat_template"));
+
+  // A chat_template.jinja beside tokenizer.json becomes the GGUF template.
+  write_file(src + "/chat_template.jinja", "{% for m in messages %}{{ m.content }}{% endfor %}");
+  ASSERT_TRUE(tokenizer_json_to_gguf_vocab(src, &keys, &why)) << why;
+  bool found = false;
+  for (const auto& [k, v] : keys)
+    if (k == "tokenizer.chat_template") {
+      found = true;
+      EXPECT_EQ(v.as_string(), "{% for m in messages %}{{ m.content }}{% endfor %}");
+    }
+  EXPECT_TRUE(found);
 }

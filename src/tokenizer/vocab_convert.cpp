@@ -441,8 +441,13 @@ bool tokenizer_json_to_gguf_vocab(const std::string& dir, std::vector<std::pair<
   keys->emplace_back("tokenizer.ggml.add_bos_token", GgufValue::boolean(add_bos));
   keys->emplace_back("tokenizer.ggml.add_eos_token", GgufValue::boolean(add_eos));
   if (spm) keys->emplace_back("tokenizer.ggml.add_space_prefix", GgufValue::boolean(add_space_prefix));
+  // The chat template: tokenizer_config.json's string, else (newer
+  // transformers) chat_template.jinja beside it.
+  const fs::path jinja = fs::path(dir) / "chat_template.jinja";
   if (config.is_object() && config.contains("chat_template") && config.at("chat_template").is_string())
     keys->emplace_back("tokenizer.chat_template", GgufValue::string(config.at("chat_template").get<std::string>()));
+  else if (fs::exists(jinja, ec))
+    keys->emplace_back("tokenizer.chat_template", GgufValue::string(read_file_bytes(jinja.string())));
   return true;
 }
 
