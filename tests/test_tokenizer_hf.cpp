@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "core/error.h"
 #include "test_util.h"
@@ -179,6 +180,28 @@ TEST(TokenizerHf, LlamaConfigFlagsRebuildSpecials) {
   // Other classes keep the file's post-processor.
   auto other = with_config(R"({"tokenizer_class": "PreTrainedTokenizerFast", "add_eos_token": true})");
   EXPECT_EQ(other->encode("Hello world", true), (Ids{1, 15043, 3186}));
+}
+
+TEST(TokenizerHf, ConcurrentEncodeMatchesSerial) {
+  // encode is const and shared across data-loader threads; the BPE word
+  // cache is the only mutable state.
+  auto tok = load_hf_tokenizer(shared_path("hf/gpt2/tokenizer.json"));
+  const auto inputs = nlohmann::json::parse(read_file(shared_path("hf/goldens-multilingual/inputs.json")));
+  std::vector<std::string> texts;
+  for (const auto& in : inputs) texts.push_back(in.at("text").get<std::string>());
+  std::vector<std::vector<int32_t>> serial;
+  for (const auto& t : texts) serial.push_back(tok->encode(t, true));
+  std::vector<int> bad(4, 0);
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 4; ++w) {
+    threads.emplace_back([&, w] {
+      for (int rep = 0; rep < 5; ++rep)
+        for (size_t k = 0; k < texts.size(); ++k)
+          if (tok->encode(texts[(k + w * 7) % texts.size()], true) != serial[(k + w * 7) % texts.size()]) ++bad[w];
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(bad, std::vector<int>(4, 0));
 }
 
 TEST(TokenizerHf, StreamDecoderOverByteFallback) {
