@@ -238,9 +238,11 @@ void set_rope_layout(LlamaModel<T>& m, ops::RopeStyle style) {
     AlignedPtr<T> moved = aligned_alloc_zeroed<T>(p->numel());
     scatter_rows(p->data.get(), moved.get(), rows, p->numel() / rows, perm);
     p->data = std::move(moved);
-    // Gradients and adapters are not carried over: the layout is chosen
-    // right after loading, before anything is trained.
-    p->zero_grad();
+    if (p->grad) {
+      AlignedPtr<T> g = aligned_alloc_zeroed<T>(p->numel());
+      scatter_rows(p->grad.get(), g.get(), rows, p->numel() / rows, perm);
+      p->grad = std::move(g);
+    }
   }
   m.cfg.rope_style = style;
 }

@@ -48,7 +48,9 @@ std::string hf_config_json(const LlamaConfig& c, const HfSaveOptions& opt = {});
 // Reorders the rows of every q and k projection (weights, biases, and the
 // per-head q/k norm weights) so that the model under `style` computes what it
 // computed before, and sets cfg.rope_style. Interleaved = GGUF order, Half =
-// HF order (hf_names.h gives the permutation).
+// HF order (hf_names.h gives the permutation). Gradients move with their
+// weights; adapters on q and k do not, so change the layout before attaching
+// adapters (or only around a write, as the converter does).
 template <typename T>
 void set_rope_layout(LlamaModel<T>& m, ops::RopeStyle style);
 
