@@ -193,15 +193,24 @@ std::string normalize_form(std::string_view s, NormForm form) {
     if (static_cast<uint8_t>(c) >= 0x80) { ascii = false; break; }
   }
   if (ascii) return std::string(s);  // every form leaves ASCII unchanged
+  // ICU's instances are shared and thread-safe; fetching all four once,
+  // under C++'s own once-only static initialisation, keeps their lazy set-up
+  // out of the encode threads.
+  struct Forms {
+    const icu::Normalizer2* n[4] = {};
+    Forms() {
+      UErrorCode status = U_ZERO_ERROR;
+      n[0] = icu::Normalizer2::getNFCInstance(status);
+      n[1] = icu::Normalizer2::getNFDInstance(status);
+      n[2] = icu::Normalizer2::getNFKCInstance(status);
+      n[3] = icu::Normalizer2::getNFKDInstance(status);
+      if (U_FAILURE(status)) n[0] = n[1] = n[2] = n[3] = nullptr;
+    }
+  };
+  static const Forms forms;
+  const icu::Normalizer2* n = forms.n[static_cast<int>(form)];
+  if (n == nullptr) internal_fail("tokenizer", "ICU normalizer unavailable");
   UErrorCode status = U_ZERO_ERROR;
-  const icu::Normalizer2* n = nullptr;
-  switch (form) {
-    case NormForm::kNfc: n = icu::Normalizer2::getNFCInstance(status); break;
-    case NormForm::kNfd: n = icu::Normalizer2::getNFDInstance(status); break;
-    case NormForm::kNfkc: n = icu::Normalizer2::getNFKCInstance(status); break;
-    case NormForm::kNfkd: n = icu::Normalizer2::getNFKDInstance(status); break;
-  }
-  if (U_FAILURE(status) || n == nullptr) internal_fail("tokenizer", "ICU normalizer unavailable");
   icu::UnicodeString in = icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
   icu::UnicodeString result = n->normalize(in, status);
   if (U_FAILURE(status)) internal_fail("tokenizer", "ICU normalization failed");
