@@ -27,6 +27,7 @@ struct Opts {
   int64_t pretrain_steps = 500;
   int64_t finetune_steps = 120;
   uint64_t seed = 1;
+  int max_operand = 19;
   bool skip_methods = false;
 };
 
@@ -86,6 +87,7 @@ std::function<int()> setup(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   app.add_option("--pretrain-steps", o->pretrain_steps, "Steps of full training on addition")->check(CLI::PositiveNumber);
   app.add_option("--finetune-steps", o->finetune_steps, "Steps of each method on subtraction")->check(CLI::PositiveNumber);
+  app.add_option("--max-operand", o->max_operand, "Largest operand of the arithmetic problems")->check(CLI::Range(1, 9999));
   app.add_option("--seed", o->seed, "Seed for the model, the corpus and the data order");
   app.add_flag("--skip-methods", o->skip_methods, "Stop after pretraining");
   add_common_options(app, o->common);
@@ -102,13 +104,13 @@ std::function<int()> setup(CLI::App& app) {
                 static_cast<long long>(base->parameter_count()));
 
     // --- Pretraining on addition ------------------------------------------
-    auto add_train = arithmetic_problems(ArithOp::Add, 60000, 99, o->seed * 7 + 1);
-    auto add_test = arithmetic_problems(ArithOp::Add, 200, 99, o->seed * 7 + 2);
+    auto add_train = arithmetic_problems(ArithOp::Add, 60000, o->max_operand, o->seed * 7 + 1);
+    auto add_test = arithmetic_problems(ArithOp::Add, 200, o->max_operand, o->seed * 7 + 2);
     auto train = windows(add_train, tok, o->seed, Sampling::Random);
     auto eval = windows(add_test, tok, o->seed, Sampling::Epochs);
     std::printf("2. Full training on a generated corpus of %zu addition facts (\"%s%s\", ...).\n",
                 add_train.size(), add_train[0].prompt.c_str(), add_train[0].answer.c_str());
-    std::printf("   Accuracy is greedy answers to 200 unseen problems.\n\n");
+    std::printf("   Accuracy: greedy answers to 200 problems drawn apart from the corpus.\n\n");
     std::printf("   %6s  %8s  %9s  %s\n", "step", "loss", "accuracy", "sample");
     base->set_base_trainable(true);
     TrainOptions to;
@@ -164,8 +166,8 @@ std::function<int()> setup(CLI::App& app) {
     if (o->skip_methods) return 0;
 
     // --- Fine-tuning on subtraction with every method ------------------------
-    auto sub_train = arithmetic_problems(ArithOp::Sub, 30000, 99, o->seed * 7 + 3);
-    auto sub_test = arithmetic_problems(ArithOp::Sub, 200, 99, o->seed * 7 + 4);
+    auto sub_train = arithmetic_problems(ArithOp::Sub, 30000, o->max_operand, o->seed * 7 + 3);
+    auto sub_test = arithmetic_problems(ArithOp::Sub, 200, o->max_operand, o->seed * 7 + 4);
     std::printf("\n3. Fine-tuning that model on a new task, subtraction (\"%s%s\"), %lld steps of 16 x 64 tokens each.\n",
                 sub_train[0].prompt.c_str(), sub_train[0].answer.c_str(), static_cast<long long>(o->finetune_steps));
     std::printf("   Adapters on all linear layers; memory = weights + gradients + Adam state + saved activations.\n\n");
