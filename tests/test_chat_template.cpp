@@ -526,6 +526,13 @@ TEST(ChatTemplateErrors, RuntimeFaults) {
   EXPECT_EQ(error_of("{% for a, b in [[1, 2, 3]] %}{% endfor %}"),
             "[template] template:1: cannot unpack 3 values into 2 names");
   EXPECT_EQ(error_of("{{ 1 // 0 }}"), "[template] template:1: integer division or modulo by zero");
+  // Python's ints are unbounded; ours stop at 64 bits with an error rather than wrapping.
+  EXPECT_EQ(error_of("{{ 2 ** 64 }}"), "[template] template:1: integer overflow (beyond 64 bits)");
+  EXPECT_EQ(error_of("{{ 9223372036854775807 + 1 }}"), "[template] template:1: integer overflow (beyond 64 bits)");
+  EXPECT_EQ(error_of("{{ 1e300 | int }}"), "[template] template:1: cannot convert float 1e+300 to a 64-bit integer");
+  EXPECT_EQ(error_of("{{ [0] * 10000000 }}"), "[template] template:1: repetition too large");
+  EXPECT_EQ(render("{{ 2 ** 62 }} {{ [1, 2, 3][-9223372036854775807:] }} {{ range(9223372036854775806, 9223372036854775807, 5) | list }}"),
+            "4611686018427387904 [1, 2, 3] [9223372036854775806]");
   EXPECT_EQ(error_of("{% set d = {} %}{% set d.x = 1 %}"),
             "[template] template:1: cannot assign attribute 'x' on a dict (only namespace() objects take attributes)");
   EXPECT_EQ(error_of("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}"),

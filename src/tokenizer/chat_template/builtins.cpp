@@ -176,7 +176,7 @@ Value to_int(const Value& v, const CallArgs& a) {
   int64_t dflt = arg_int(a, 0, "default", 0);
   int64_t base = arg_int(a, 1, "base", 10);
   if (v.is_int() || v.is_bool()) return Value(v.as_int());
-  if (v.is_float()) return std::isfinite(v.as_double()) ? Value(static_cast<int64_t>(v.as_double())) : Value(dflt);
+  if (v.is_float()) return std::isfinite(v.as_double()) ? Value(float_to_int(v.as_double())) : Value(dflt);
   if (v.is_string()) {
     std::string s = pystr::strip(v.str(), nullptr, true, true);
     std::string t;
@@ -191,7 +191,7 @@ Value to_int(const Value& v, const CallArgs& a) {
     try {  // Jinja falls back to int(float(s)).
       size_t used = 0;
       double d = std::stod(t, &used);
-      if (used == t.size() && std::isfinite(d)) return Value(static_cast<int64_t>(d));
+      if (used == t.size() && std::isfinite(d)) return Value(float_to_int(d));
     } catch (const std::exception&) {
     }
   }
@@ -419,7 +419,7 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
     return in.get_attr(v, key);
   }
   if (n == "abs") {
-    if (v.is_int() || v.is_bool()) return Value(v.as_int() < 0 ? -v.as_int() : v.as_int());
+    if (v.is_int() || v.is_bool()) return Value(v.as_int() < 0 ? checked_sub(0, v.as_int()) : v.as_int());
     if (v.is_float()) return Value(std::fabs(v.as_double()));
     fail_with("bad operand type for abs(): '" + v.type_name() + "'");
   }
@@ -449,7 +449,7 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
       if (!(x.is_number() || x.is_bool()) || !(total.is_number() || total.is_bool()))
         fail_with("sum: items must be numbers");
       total = (total.is_float() || x.is_float()) ? Value(total.as_double() + x.as_double())
-                                                 : Value(total.as_int() + x.as_int());
+                                                 : Value(checked_add(total.as_int(), x.as_int()));
     }
     return total;
   }

@@ -11,7 +11,7 @@ namespace {
 
 constexpr int kMaxCallDepth = 200;              // nested macro calls
 constexpr int kMaxFrames = 2000;                // nested statements and expressions, macros included
-constexpr int64_t kMaxRange = 10'000'000;       // items range() may build
+constexpr int64_t kMaxRange = 1'000'000;        // items range() or list repetition may build
 constexpr size_t kMaxOutput = size_t{1} << 30;  // bytes a render may produce
 
 [[noreturn]] void eval_fail(const std::string& msg) { throw EvalError(msg); }
@@ -137,9 +137,10 @@ std::string Interpreter::render(const NodeList& nodes, const Object& context) {
     }
     if (step == 0) eval_fail("range() step must not be zero");
     Array out;
-    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
+    for (int64_t i = start; step > 0 ? i < stop : i > stop;) {
       if (static_cast<int64_t>(out.size()) >= kMaxRange) eval_fail("range() too large");
       out.push_back(Value(i));
+      if (__builtin_add_overflow(i, step, &i)) break;  // past the int64 range is past stop
     }
     return Value::array(std::move(out));
   });
@@ -466,7 +467,7 @@ Value Interpreter::slice(const Value& obj, const Value& start, const Value& stop
     // Python's slice.indices(): clamp, with defaults depending on the sign of step.
     auto clamp = [&](std::optional<int64_t> v, int64_t dflt) {
       if (!v) return dflt;
-      int64_t x = *v < 0 ? *v + n : *v;
+      int64_t x = *v < 0 ? (*v < -n ? -1 : *v + n) : *v;
       if (st > 0) return std::min(std::max<int64_t>(x, 0), n);
       return std::min(std::max<int64_t>(x, -1), n - 1);
     };
@@ -495,7 +496,7 @@ Value Interpreter::eval_binary(const std::string& op, const Value& a, const Valu
   bool num = (a.is_number() || a.is_bool()) && (b.is_number() || b.is_bool());
   bool ints = is_intlike(a) && is_intlike(b);
   if (op == "+") {
-    if (ints) return Value(a.as_int() + b.as_int());
+    if (ints) return Value(checked_add(a.as_int(), b.as_int()));
     if (num) return Value(a.as_double() + b.as_double());
     if (a.is_string() && b.is_string()) return Value(a.str() + b.str());
     if (a.is_array() && b.is_array()) {
@@ -506,19 +507,21 @@ Value Interpreter::eval_binary(const std::string& op, const Value& a, const Valu
     eval_fail(binop_error(op, a, b));
   }
   if (op == "-") {
-    if (ints) return Value(a.as_int() - b.as_int());
+    if (ints) return Value(checked_sub(a.as_int(), b.as_int()));
     if (num) return Value(a.as_double() - b.as_double());
     eval_fail(binop_error(op, a, b));
   }
   if (op == "*") {
-    if (ints) return Value(a.as_int() * b.as_int());
+    if (ints) return Value(checked_mul(a.as_int(), b.as_int()));
     if (num) return Value(a.as_double() * b.as_double());
     const Value* seq = a.is_string() || a.is_array() ? &a : (b.is_string() || b.is_array() ? &b : nullptr);
     const Value* cnt = seq == &a ? &b : &a;
     if (seq && is_intlike(*cnt)) {
       int64_t n = std::max<int64_t>(cnt->as_int(), 0);
       size_t unit = seq->is_string() ? seq->str().size() : seq->arr().size();
-      if (unit && static_cast<uint64_t>(n) * unit > kMaxOutput) eval_fail("repetition too large");
+      if (unit && (static_cast<uint64_t>(n) > kMaxOutput / unit ||
+                   (seq->is_array() && static_cast<uint64_t>(n) * unit > static_cast<uint64_t>(kMaxRange))))
+        eval_fail("repetition too large");
       if (seq->is_string()) {
         std::string out;
         for (int64_t i = 0; i < n; ++i) out += seq->str();
@@ -538,12 +541,15 @@ Value Interpreter::eval_binary(const std::string& op, const Value& a, const Valu
   }
   if (op == "//") {
     if (b.as_double() == 0.0) eval_fail("integer division or modulo by zero");
-    if (ints) return Value(floor_div(a.as_int(), b.as_int()));
+    if (ints) {
+      if (a.as_int() == INT64_MIN && b.as_int() == -1) eval_fail("integer overflow (beyond 64 bits)");
+      return Value(floor_div(a.as_int(), b.as_int()));
+    }
     return Value(std::floor(a.as_double() / b.as_double()));
   }
   if (op == "%") {
     if (b.as_double() == 0.0) eval_fail("integer division or modulo by zero");
-    if (ints) return Value(a.as_int() - floor_div(a.as_int(), b.as_int()) * b.as_int());
+    if (ints) return Value(b.as_int() == -1 ? int64_t{0} : a.as_int() - floor_div(a.as_int(), b.as_int()) * b.as_int());
     double r = std::fmod(a.as_double(), b.as_double());
     if (r != 0.0 && ((r < 0) != (b.as_double() < 0))) r += b.as_double();
     return Value(r);
@@ -552,8 +558,8 @@ Value Interpreter::eval_binary(const std::string& op, const Value& a, const Valu
     if (ints && b.as_int() >= 0) {
       int64_t r = 1, base = a.as_int();
       for (int64_t e = b.as_int(); e > 0; e >>= 1) {
-        if (e & 1) r *= base;
-        base *= base;
+        if (e & 1) r = checked_mul(r, base);
+        if (e > 1) base = checked_mul(base, base);
       }
       return Value(r);
     }
@@ -646,7 +652,7 @@ Value Interpreter::eval(const Expr& e, Scope& scope) {
       line_ = e.line;
       if (!v.is_number() && !v.is_bool()) eval_fail("bad operand type for unary " + std::string(e.kind == Expr::Kind::Neg ? "-" : "+") + ": '" + v.type_name() + "'");
       if (e.kind == Expr::Kind::Pos) return v.is_bool() ? Value(v.as_int()) : v;
-      return v.is_float() ? Value(-v.as_double()) : Value(-v.as_int());
+      return v.is_float() ? Value(-v.as_double()) : Value(checked_sub(0, v.as_int()));
     }
     case Expr::Kind::Not: return Value(!eval(*e.args[0], scope).truthy());
     case Expr::Kind::And: {

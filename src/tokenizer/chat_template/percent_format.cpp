@@ -100,7 +100,7 @@ std::string percent_format(const std::string& fmt, const Value& rhs) {
       case 'd':
       case 'i':
       case 'u': {
-        int64_t v = arg->is_float() ? static_cast<int64_t>(std::trunc(arg->as_double())) : arg->as_int();
+        int64_t v = arg->is_float() ? float_to_int(arg->as_double()) : arg->as_int();
         std::snprintf(buf, sizeof buf, (spec + "lld").c_str(), static_cast<long long>(v));
         break;
       }
@@ -110,7 +110,8 @@ std::string percent_format(const std::string& fmt, const Value& rhs) {
         if (arg->is_float()) fail_with(std::string("%") + type + " format: an integer is required");
         int64_t v = arg->as_int();
         std::string s2 = spec + "ll" + type;
-        std::snprintf(buf, sizeof buf, s2.c_str(), static_cast<unsigned long long>(v < 0 ? -v : v));
+        unsigned long long mag = v < 0 ? 0ULL - static_cast<unsigned long long>(v) : static_cast<unsigned long long>(v);
+        std::snprintf(buf, sizeof buf, s2.c_str(), mag);
         if (v < 0) {
           out += pad("-" + std::string(buf), width, left, zero && !left ? '0' : ' ');
           continue;

@@ -38,6 +38,31 @@ bool Object::erase(const std::string& key) {
   return false;
 }
 
+int64_t checked_add(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) throw std::runtime_error("integer overflow (beyond 64 bits)");
+  return r;
+}
+
+int64_t checked_sub(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) throw std::runtime_error("integer overflow (beyond 64 bits)");
+  return r;
+}
+
+int64_t checked_mul(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) throw std::runtime_error("integer overflow (beyond 64 bits)");
+  return r;
+}
+
+int64_t float_to_int(double d) {
+  // 2^63 is exactly representable; anything at or past it does not fit.
+  if (!(d > -9223372036854775808.0 - 1.0 && d < 9223372036854775808.0) || std::isnan(d))
+    throw std::runtime_error("cannot convert float " + python_float_repr(d) + " to a 64-bit integer");
+  return static_cast<int64_t>(d);
+}
+
 Value Value::array(Array a, bool tuple) {
   Value v(Kind::Array);
   v.a_ = std::make_shared<Array>(std::move(a));

@@ -111,6 +111,16 @@ class Value {
   std::shared_ptr<Function> fn_;
 };
 
+// Integer arithmetic that fails (EvalError-style std::runtime_error)
+// instead of overflowing: Python's ints never wrap, so a wrapped result
+// would be silently wrong.
+int64_t checked_add(int64_t a, int64_t b);
+int64_t checked_sub(int64_t a, int64_t b);
+int64_t checked_mul(int64_t a, int64_t b);
+// A float converted to int as Python's int() does (truncation); throws when
+// it does not fit in 64 bits.
+int64_t float_to_int(double d);
+
 // Python's repr of a float: the shortest digits that round-trip, in fixed
 // notation for exponents -4..15 (with ".0" when integral), else scientific
 // with a two-digit exponent ("1e-05", "1.5e+16").
