@@ -24,8 +24,8 @@ namespace {
 
 struct Opts {
   CommonOptions common;
-  int64_t pretrain_steps = 500;
-  int64_t finetune_steps = 120;
+  int64_t pretrain_steps = 800;
+  int64_t finetune_steps = 150;
   uint64_t seed = 1;
   int max_operand = 19;
   bool skip_methods = false;
@@ -45,9 +45,10 @@ LlamaConfig demo_config() {
   return c;
 }
 
-// Greedy answer to "37+58=": tokens until a newline, at most 5.
+// Greedy answer to "37+58=": tokens until a newline, at most 5. The prompt
+// starts with the newline that ends the previous fact, as in the corpus.
 std::string answer(LlamaModel<float>& m, const ByteTokenizer& tok, const std::string& prompt) {
-  std::vector<int32_t> ids = tok.encode(prompt, true);
+  std::vector<int32_t> ids = tok.encode("\n" + prompt, false);
   auto cache = m.make_cache(static_cast<int64_t>(ids.size()) + 6);
   std::vector<float> logits(m.cfg.vocab_size);
   m.forward_cached(cache, ids.data(), static_cast<int64_t>(ids.size()), logits.data());
