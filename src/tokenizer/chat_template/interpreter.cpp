@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "tokenizer/chat_template/builtins.h"
+#include "tokenizer/utf8.h"
 
 namespace peft::jinja {
 
@@ -55,27 +56,12 @@ std::u32string utf8_to_u32(const std::string& s) {
   std::u32string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
-    unsigned char c = s[i];
-    int n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (n == 0 || i + n > s.size()) {  // invalid byte: keep it as U+FFFD
-      out += U'\uFFFD';
-      ++i;
-      continue;
-    }
-    char32_t cp = n == 1 ? c : (c & (0x7F >> n));
-    bool ok = true;
-    for (int k = 1; k < n; ++k) {
-      unsigned char d = s[i + k];
-      if ((d & 0xC0) != 0x80) ok = false;
-      cp = (cp << 6) | (d & 0x3F);
-    }
-    if (!ok) {
-      out += U'\uFFFD';
-      ++i;
-      continue;
-    }
-    out += cp;
-    i += n;
+    const size_t start = i;
+    uint32_t cp = utf8_next(s, i);
+    // utf8_next passes a malformed byte through as itself, one byte long;
+    // only ASCII is legitimately one byte, so anything else becomes U+FFFD.
+    if (i - start == 1 && cp >= 0x80) cp = 0xFFFD;
+    out += static_cast<char32_t>(cp);
   }
   return out;
 }
@@ -83,23 +69,7 @@ std::u32string utf8_to_u32(const std::string& s) {
 std::string u32_to_utf8(const std::u32string& s) {
   std::string out;
   out.reserve(s.size());
-  for (char32_t cp : s) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
+  for (char32_t cp : s) utf8_append(out, static_cast<uint32_t>(cp));
   return out;
 }
 

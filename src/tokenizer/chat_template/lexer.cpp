@@ -4,29 +4,13 @@
 #include <cstdint>
 #include <utility>
 
+#include "tokenizer/utf8.h"
+
 namespace peft::jinja {
 
 namespace {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
-
-void append_utf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 class Lexer {
  public:
@@ -303,7 +287,7 @@ class Lexer {
           uint32_t cp;
           if (!hex(i, n, cp) || cp > 0x10FFFF)
             throw SyntaxError{line_, std::string("bad \\") + e + " escape in string literal"};
-          append_utf8(out, cp);
+          utf8_append(out, cp);
           i += n;
           break;
         }
@@ -312,7 +296,7 @@ class Lexer {
             uint32_t cp = e - '0';
             for (int k = 0; k < 2 && i < src_.size() && src_[i] >= '0' && src_[i] <= '7'; ++k, ++i)
               cp = cp * 8 + (src_[i] - '0');
-            append_utf8(out, cp);
+            utf8_append(out, cp);
           } else {
             out += '\\';
             out += e;
