@@ -16,28 +16,20 @@ namespace {
 
 [[noreturn]] void fail_with(const std::string& msg) { throw EvalError(msg); }
 
-// Argument `index` (positional) or `name` (keyword); null when absent.
-const Value* arg(const CallArgs& a, size_t index, const char* name) {
-  if (index < a.pos.size()) return &a.pos[index];
-  for (auto& [k, v] : a.kw)
-    if (k == name) return &v;
-  return nullptr;
-}
-
 bool arg_bool(const CallArgs& a, size_t index, const char* name, bool dflt) {
-  const Value* v = arg(a, index, name);
+  const Value* v = a.find(index, name);
   return v ? v->truthy() : dflt;
 }
 
 int64_t arg_int(const CallArgs& a, size_t index, const char* name, int64_t dflt) {
-  const Value* v = arg(a, index, name);
+  const Value* v = a.find(index, name);
   if (!v || v->is_none()) return dflt;
   if (!v->is_int() && !v->is_bool()) fail_with(std::string("argument '") + name + "' must be an integer");
   return v->as_int();
 }
 
 std::string arg_str(const CallArgs& a, size_t index, const char* name, const std::string& dflt) {
-  const Value* v = arg(a, index, name);
+  const Value* v = a.find(index, name);
   if (!v || v->is_none()) return dflt;
   if (!v->is_string()) fail_with(std::string("argument '") + name + "' must be a string");
   return v->str();
@@ -112,12 +104,12 @@ Value tojson(const Value& v, const CallArgs& a) {
   bool ensure_ascii = arg_bool(a, 0, "ensure_ascii", false);
   int indent = -1;
   std::string indent_str;
-  if (const Value* iv = arg(a, 1, "indent"); iv && !iv->is_none()) {
+  if (const Value* iv = a.find(1, "indent"); iv && !iv->is_none()) {
     if (iv->is_int()) indent = static_cast<int>(std::clamp<int64_t>(iv->as_int(), 0, 64));
     else fail_with("tojson: indent must be an integer");
   }
   std::string item_sep = indent >= 0 ? "," : ", ", key_sep = ": ";
-  if (const Value* sv = arg(a, 2, "separators"); sv && !sv->is_none()) {
+  if (const Value* sv = a.find(2, "separators"); sv && !sv->is_none()) {
     if (!sv->is_array() || sv->arr().size() != 2 || !sv->arr()[0].is_string() || !sv->arr()[1].is_string())
       fail_with("tojson: separators must be a pair of strings");
     item_sep = sv->arr()[0].str();
@@ -137,7 +129,7 @@ Value tojson(const Value& v, const CallArgs& a) {
 
 Value indent_filter(const Value& v, const CallArgs& a) {
   std::string ind;
-  const Value* w = arg(a, 0, "width");
+  const Value* w = a.find(0, "width");
   if (w && w->is_string()) ind = w->str();
   else ind = std::string(static_cast<size_t>(std::clamp<int64_t>(arg_int(a, 0, "width", 4), 0, 1024)), ' ');
   bool first = arg_bool(a, 1, "first", false), blank = arg_bool(a, 2, "blank", false);
@@ -199,7 +191,7 @@ Value to_int(const Value& v, const CallArgs& a) {
 }
 
 Value to_float(const Value& v, const CallArgs& a) {
-  const Value* d = arg(a, 0, "default");
+  const Value* d = a.find(0, "default");
   Value dflt = d ? *d : Value(0.0);
   if (v.is_number() || v.is_bool()) return Value(v.as_double());
   if (v.is_string()) {
@@ -244,7 +236,7 @@ Value select_items(Interpreter& in, const Value& v, CallArgs& a, bool by_attr, b
 
 Value map_filter(Interpreter& in, const Value& v, CallArgs& a) {
   Array out;
-  if (const Value* attr = arg(a, 99, "attribute")) {
+  if (const Value* attr = a.find(99, "attribute")) {
     if (!attr->is_string()) fail_with("map: attribute must be a string");
     const Value* dflt = nullptr;
     for (auto& [k, x] : a.kw)
@@ -270,7 +262,7 @@ Value map_filter(Interpreter& in, const Value& v, CallArgs& a) {
 
 Value sort_filter(Interpreter& in, const Value& v, const CallArgs& a) {
   bool reverse = arg_bool(a, 0, "reverse", false), cs = arg_bool(a, 1, "case_sensitive", false);
-  const Value* attr = arg(a, 2, "attribute");
+  const Value* attr = a.find(2, "attribute");
   Array items = iterate(v);
   auto key = [&](const Value& x) { return attr && attr->is_string() ? lookup_path(in, x, attr->str()) : x; };
   std::stable_sort(items.begin(), items.end(), [&](const Value& x, const Value& y) {
@@ -298,7 +290,7 @@ Value dictsort_filter(const Value& v, const CallArgs& a) {
 
 Value unique_filter(Interpreter& in, const Value& v, const CallArgs& a) {
   bool cs = arg_bool(a, 0, "case_sensitive", false);
-  const Value* attr = arg(a, 1, "attribute");
+  const Value* attr = a.find(1, "attribute");
   Array out, seen;
   for (auto& item : iterate(v)) {
     Value k = attr && attr->is_string() ? lookup_path(in, item, attr->str()) : item;
@@ -316,7 +308,7 @@ Value unique_filter(Interpreter& in, const Value& v, const CallArgs& a) {
 
 Value minmax_filter(Interpreter& in, const Value& v, const CallArgs& a, bool want_max) {
   bool cs = arg_bool(a, 0, "case_sensitive", false);
-  const Value* attr = arg(a, 1, "attribute");
+  const Value* attr = a.find(1, "attribute");
   Array items = iterate(v);
   if (items.empty()) return Value::undefined();
   size_t best = 0;
@@ -371,7 +363,7 @@ bool is_known_test(const std::string& name) { return test_names().count(name) > 
 Value apply_filter(Interpreter& in, const std::string& name, const Value& v, CallArgs& a) {
   const std::string& n = name;
   if (n == "default" || n == "d") {
-    const Value* d = arg(a, 0, "default_value");
+    const Value* d = a.find(0, "default_value");
     bool boolean = arg_bool(a, 1, "boolean", false);
     if (v.is_undefined() || (boolean && !v.truthy())) return d ? *d : Value("");
     return v;
@@ -401,7 +393,7 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
   }
   if (n == "join") {
     std::string sep = arg_str(a, 0, "d", "");
-    const Value* attr = arg(a, 1, "attribute");
+    const Value* attr = a.find(1, "attribute");
     std::string out;
     bool first = true;
     for (auto& item : iterate(v)) {
@@ -441,8 +433,8 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
     return Value::array(std::move(items));
   }
   if (n == "sum") {
-    const Value* attr = arg(a, 0, "attribute");
-    const Value* start = arg(a, 1, "start");
+    const Value* attr = a.find(0, "attribute");
+    const Value* start = a.find(1, "start");
     Value total = start ? *start : Value(0);
     for (auto& item : iterate(v)) {
       Value x = attr && attr->is_string() ? lookup_path(in, item, attr->str()) : item;
@@ -456,7 +448,7 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
   if (n == "batch") {
     int64_t size = arg_int(a, 0, "linecount", 1);
     if (size <= 0) fail_with("batch: size must be positive");
-    const Value* fill = arg(a, 1, "fill_with");
+    const Value* fill = a.find(1, "fill_with");
     Array out, cur;
     for (auto& item : iterate(v)) {
       cur.push_back(item);
@@ -497,7 +489,7 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
   // The rest work on the text of the value.
   std::string s = v.to_str();
   if (n == "trim") {
-    const Value* chars = arg(a, 0, "chars");
+    const Value* chars = a.find(0, "chars");
     std::string cs = chars && chars->is_string() ? chars->str() : "";
     return Value(pystr::strip(s, chars && chars->is_string() ? &cs : nullptr, true, true));
   }
@@ -507,8 +499,8 @@ Value apply_filter(Interpreter& in, const std::string& name, const Value& v, Cal
   if (n == "title") return Value(jinja_title(s));
   if (n == "escape" || n == "e") return Value(html_escape(s));
   if (n == "replace") {
-    std::string from = arg(a, 0, "old") ? arg(a, 0, "old")->to_str() : "";
-    std::string to = arg(a, 1, "new") ? arg(a, 1, "new")->to_str() : "";
+    std::string from = a.find(0, "old") ? a.find(0, "old")->to_str() : "";
+    std::string to = a.find(1, "new") ? a.find(1, "new")->to_str() : "";
     return Value(pystr::replace(s, from, to, arg_int(a, 2, "count", -1)));
   }
   fail_with("unknown filter '" + n + "'");

@@ -16,16 +16,9 @@ namespace {
 
 [[noreturn]] void fail_with(const std::string& msg) { throw EvalError(msg); }
 
-const Value* arg(const CallArgs& a, size_t index, const char* name) {
-  if (index < a.pos.size()) return &a.pos[index];
-  for (auto& [k, v] : a.kw)
-    if (k == name) return &v;
-  return nullptr;
-}
-
 // An optional string argument (None counts as absent).
 const std::string* opt_str(const CallArgs& a, size_t index, const char* name, const char* method) {
-  const Value* v = arg(a, index, name);
+  const Value* v = a.find(index, name);
   if (!v || v->is_none() || v->is_undefined()) return nullptr;
   if (!v->is_string()) fail_with(std::string(method) + "() argument must be str, not " + v->type_name());
   return &v->str();
@@ -38,7 +31,7 @@ const std::string& req_str(const CallArgs& a, size_t index, const char* name, co
 }
 
 long opt_int(const CallArgs& a, size_t index, const char* name, long dflt) {
-  const Value* v = arg(a, index, name);
+  const Value* v = a.find(index, name);
   if (!v || v->is_none()) return dflt;
   if (!v->is_int() && !v->is_bool()) fail_with(std::string("argument '") + name + "' must be an integer");
   return static_cast<long>(v->as_int());
@@ -119,11 +112,11 @@ Value string_method(const Value& self, const std::string& name, CallArgs& a) {
     return str_list(name == "split" ? pystr::split(s, sep, maxsplit) : pystr::rsplit(s, sep, maxsplit));
   }
   if (name == "splitlines") {
-    const Value* k = arg(a, 0, "keepends");
+    const Value* k = a.find(0, "keepends");
     return str_list(pystr::splitlines(s, k && k->truthy()));
   }
   if (name == "startswith" || name == "endswith") {
-    const Value* w = arg(a, 0, "prefix");
+    const Value* w = a.find(0, "prefix");
     if (!w) fail_with(name + "() needs an argument");
     return Value(affix_match(s, *w, name == "startswith"));
   }
@@ -140,7 +133,7 @@ Value string_method(const Value& self, const std::string& name, CallArgs& a) {
     return Value(static_cast<int64_t>(r));
   }
   if (name == "join") {
-    const Value* items = arg(a, 0, "iterable");
+    const Value* items = a.find(0, "iterable");
     if (!items) fail_with("join() needs an argument");
     std::string out;
     bool first = true;
@@ -186,9 +179,9 @@ Value dict_method(const Value& self, const std::string& name, CallArgs& a) {
     return Value::array(std::move(out));
   }
   if (name == "get" || name == "pop" || name == "setdefault") {
-    const Value* key = arg(a, 0, "key");
+    const Value* key = a.find(0, "key");
     if (!key) fail_with(name + "() needs a key");
-    const Value* dflt = arg(a, 1, "default");
+    const Value* dflt = a.find(1, "default");
     if (!key->is_string()) return dflt ? *dflt : Value::none();
     const Value* found = o.find(key->str());
     if (name == "get") return found ? *found : (dflt ? *dflt : Value::none());

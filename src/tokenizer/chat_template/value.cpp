@@ -8,6 +8,13 @@
 
 namespace peft::jinja {
 
+const Value* CallArgs::find(size_t index, const char* name) const {
+  if (index < pos.size()) return &pos[index];
+  for (auto& [k, v] : kw)
+    if (k == name) return &v;
+  return nullptr;
+}
+
 const Value* Object::find(const std::string& key) const {
   for (auto& [k, v] : items)
     if (k == key) return &v;

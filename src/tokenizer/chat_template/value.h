@@ -23,6 +23,9 @@ class Interpreter;
 struct CallArgs {
   std::vector<Value> pos;
   std::vector<std::pair<std::string, Value>> kw;
+
+  // Argument `index` (positional) or `name` (keyword); null when absent.
+  const Value* find(size_t index, const char* name) const;
 };
 
 using Function = std::function<Value(Interpreter&, CallArgs&)>;
