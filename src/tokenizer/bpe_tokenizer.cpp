@@ -42,25 +42,9 @@ BpeTokenizer::BpeTokenizer(BpeVocab vocab) : v_(std::move(vocab)) {
   const size_t n = v_.tokens.size();
   if (n == 0) fail("tokenizer", "BPE vocabulary is empty");
   if (n > static_cast<size_t>(INT32_MAX)) fail("tokenizer", "vocabulary too large");
-  if (v_.types.empty()) v_.types.assign(n, static_cast<int32_t>(TokenType::Normal));
-  if (v_.types.size() != n)
-    fail("tokenizer", "token_type has " + std::to_string(v_.types.size()) + " entries for " + std::to_string(n) + " tokens");
-  for (auto& t : v_.types) t = static_cast<int32_t>(token_type_from_int(t));
+  set_tokens(std::move(v_.tokens), std::move(v_.types));
   for (int32_t* id : {&v_.bos, &v_.eos, &v_.unk})
     if (*id < 0 || *id >= static_cast<int32_t>(n)) *id = -1;
-
-  ids_.reserve(n);
-  std::vector<std::pair<std::string, int32_t>> all, user;
-  for (size_t i = 0; i < n; ++i) {
-    int32_t id = static_cast<int32_t>(i);
-    ids_[v_.tokens[i]] = id;
-    TokenType t = type(id);
-    if (t == TokenType::Control || t == TokenType::Unknown || t == TokenType::UserDefined)
-      all.emplace_back(v_.tokens[i], id);
-    if (t == TokenType::UserDefined) user.emplace_back(v_.tokens[i], id);
-  }
-  split_all_ = SpecialSplitter(std::move(all));
-  split_user_ = SpecialSplitter(std::move(user));
 
   merges_.reserve(v_.merges.size());
   for (size_t r = 0; r < v_.merges.size(); ++r) {
@@ -69,17 +53,12 @@ BpeTokenizer::BpeTokenizer(BpeVocab vocab) : v_(std::move(vocab)) {
     // be " " only in vocabularies that are not byte-mapped.
     size_t sp = m.find(' ', 1);
     if (sp == std::string::npos) fail("tokenizer", "merge " + std::to_string(r) + " '" + m + "' has no space");
-    int32_t a = find(m.substr(0, sp)), b = find(m.substr(sp + 1));
-    int32_t ab = find(m.substr(0, sp) + m.substr(sp + 1));
+    int32_t a = lookup(m.substr(0, sp)), b = lookup(m.substr(sp + 1));
+    int32_t ab = lookup(m.substr(0, sp) + m.substr(sp + 1));
     if (a < 0 || b < 0 || ab < 0) continue;
     merges_.emplace(pair_key(a, b), Merge{static_cast<int32_t>(r), ab});  // first (best) rank wins
   }
   regex_ = std::make_unique<RegexSplitter>(v_.split_regex);
-}
-
-int32_t BpeTokenizer::find(const std::string& s) const {
-  auto it = ids_.find(s);
-  return it == ids_.end() ? -1 : it->second;
 }
 
 void BpeTokenizer::encode_word(std::string_view raw, std::vector<int32_t>& out) const {
@@ -90,7 +69,7 @@ void BpeTokenizer::encode_word(std::string_view raw, std::vector<int32_t>& out) 
     size_t len = std::min(utf8_seq_len(static_cast<uint8_t>(word[off])), word.size() - off);
     scratch.assign(word, off, len);
     int32_t idx = static_cast<int32_t>(syms.size());
-    syms.push_back({find(scratch), static_cast<uint32_t>(off), static_cast<uint32_t>(len), idx - 1, idx + 1});
+    syms.push_back({lookup(scratch), static_cast<uint32_t>(off), static_cast<uint32_t>(len), idx - 1, idx + 1});
     off += len;
   }
   if (syms.empty()) return;
@@ -134,7 +113,7 @@ void BpeTokenizer::encode_word(std::string_view raw, std::vector<int32_t>& out) 
 std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_special) const {
   std::vector<int32_t> out;
   if (add_special && v_.add_bos && v_.bos >= 0) out.push_back(v_.bos);
-  for (const TextPiece& p : (parse_special_ ? split_all_ : split_user_).split(text)) {
+  for (const TextPiece& p : split_special(text)) {
     if (p.token >= 0) {
       out.push_back(p.token);
       continue;
@@ -148,29 +127,17 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_specia
 std::string BpeTokenizer::decode(const std::vector<int32_t>& ids, bool skip_special) const {
   std::string out;
   for (int32_t id : ids) {
-    if (id < 0 || id >= vocab_size())
-      fail("tokenizer", "token id " + std::to_string(id) + " is out of range (vocabulary of " + std::to_string(vocab_size()) + ")");
+    check_decode_id(id);
     TokenType t = type(id);
     if (t == TokenType::Control || t == TokenType::Unknown) {
-      if (!skip_special) out += v_.tokens[id];
+      if (!skip_special) out += text(id);
     } else if (t == TokenType::UserDefined) {
-      out += v_.tokens[id];  // added tokens are stored as plain text, not byte-mapped
+      out += text(id);  // added tokens are stored as plain text, not byte-mapped
     } else {
-      out += unicode_to_bytes(v_.tokens[id]);
+      out += unicode_to_bytes(text(id));
     }
   }
   return out;
-}
-
-std::string BpeTokenizer::token_text(int32_t id) const {
-  if (id < 0 || id >= vocab_size()) fail("tokenizer", "token id " + std::to_string(id) + " is out of range");
-  return v_.tokens[id];
-}
-
-bool BpeTokenizer::is_special(int32_t id) const {
-  if (id < 0 || id >= vocab_size()) return false;
-  TokenType t = type(id);
-  return t == TokenType::Control || t == TokenType::Unknown;
 }
 
 std::string BpeTokenizer::summary() const {

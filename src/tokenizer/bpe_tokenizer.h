@@ -13,9 +13,7 @@
 #include <vector>
 
 #include "tokenizer/regex_splitter.h"
-#include "tokenizer/special_split.h"
-#include "tokenizer/tokenizer.h"
-#include "tokenizer/vocab_types.h"
+#include "tokenizer/typed_vocab_tokenizer.h"
 
 namespace peft {
 
@@ -34,7 +32,7 @@ struct BpeVocab {
   bool add_eos = false;
 };
 
-class BpeTokenizer : public Tokenizer {
+class BpeTokenizer : public TypedVocabTokenizer {
  public:
   // Throws "[tokenizer] ..." on inconsistent arrays or a bad regex. Merges
   // naming tokens that are not in the vocabulary are ignored (they could
@@ -43,31 +41,21 @@ class BpeTokenizer : public Tokenizer {
 
   std::vector<int32_t> encode(std::string_view text, bool add_special) const override;
   std::string decode(const std::vector<int32_t>& ids, bool skip_special = true) const override;
-  int32_t vocab_size() const override { return static_cast<int32_t>(v_.tokens.size()); }
   int32_t bos_id() const override { return v_.bos; }
   int32_t eos_id() const override { return v_.eos; }
   bool adds_bos() const override { return v_.add_bos && v_.bos >= 0; }
-  std::string token_text(int32_t id) const override;
-  bool is_special(int32_t id) const override;
   std::string summary() const override;
-
-  void set_parse_special(bool on) { parse_special_ = on; }
 
  private:
   struct Merge {
     int32_t rank;
     int32_t result;
   };
-  TokenType type(int32_t id) const { return static_cast<TokenType>(v_.types[id]); }
   void encode_word(std::string_view word, std::vector<int32_t>& out) const;
-  int32_t find(const std::string& s) const;
 
-  BpeVocab v_;
-  std::unordered_map<std::string, int32_t> ids_;
+  BpeVocab v_;  // tokens and types moved into the base
   std::unordered_map<uint64_t, Merge> merges_;  // (left id << 32 | right id) -> rank, merged id
   std::unique_ptr<RegexSplitter> regex_;
-  SpecialSplitter split_all_, split_user_;
-  bool parse_special_ = true;
 };
 
 }  // namespace peft

@@ -78,12 +78,9 @@ SpmTokenizer::SpmTokenizer(SpmVocab vocab) : v_(std::move(vocab)) {
   if (n == 0) fail("tokenizer", "SentencePiece vocabulary is empty");
   if (n > static_cast<size_t>(INT32_MAX)) fail("tokenizer", "vocabulary too large");
   if (v_.scores.empty()) v_.scores.assign(n, 0.0f);
-  if (v_.types.empty()) v_.types.assign(n, static_cast<int32_t>(TokenType::Normal));
   if (v_.scores.size() != n)
     fail("tokenizer", "scores has " + std::to_string(v_.scores.size()) + " entries for " + std::to_string(n) + " tokens");
-  if (v_.types.size() != n)
-    fail("tokenizer", "token_type has " + std::to_string(v_.types.size()) + " entries for " + std::to_string(n) + " tokens");
-  for (auto& t : v_.types) t = static_cast<int32_t>(token_type_from_int(t));
+  set_tokens(std::move(v_.tokens), std::move(v_.types));
   auto check_id = [&](int32_t& id, const char* what) {
     if (id >= static_cast<int32_t>(n)) fail("tokenizer", std::string(what) + " id " + std::to_string(id) + " is out of range");
     if (id < 0) id = -1;
@@ -92,31 +89,13 @@ SpmTokenizer::SpmTokenizer(SpmVocab vocab) : v_(std::move(vocab)) {
   check_id(v_.eos, "eos");
   check_id(v_.unk, "unknown");
 
-  ids_.reserve(n);
-  std::vector<std::pair<std::string, int32_t>> all, user;
-  for (size_t i = 0; i < n; ++i) {
-    int32_t id = static_cast<int32_t>(i);
-    ids_[v_.tokens[i]] = id;  // a duplicated piece maps to its last id, as in llama.cpp
-    TokenType t = type(id);
-    if (t == TokenType::Control || t == TokenType::Unknown || t == TokenType::UserDefined)
-      all.emplace_back(v_.tokens[i], id);
-    if (t == TokenType::UserDefined) user.emplace_back(v_.tokens[i], id);
-  }
-  split_all_ = SpecialSplitter(std::move(all));
-  split_user_ = SpecialSplitter(std::move(user));
-
   for (int b = 0; b < 256; ++b) {
     static const char* kHex = "0123456789ABCDEF";
     std::string name = {'<', '0', 'x', kHex[b >> 4], kHex[b & 15], '>'};
-    int32_t id = find(name);
-    if (id < 0) id = find(std::string(1, static_cast<char>(b)));  // vocabularies that store raw bytes
+    int32_t id = lookup(name);
+    if (id < 0) id = lookup(std::string(1, static_cast<char>(b)));  // vocabularies that store raw bytes
     byte_ids_[b] = id;
   }
-}
-
-int32_t SpmTokenizer::find(std::string_view piece) const {
-  auto it = ids_.find(std::string(piece));
-  return it == ids_.end() ? -1 : it->second;
 }
 
 void SpmTokenizer::encode_piece(const std::string& text, std::vector<int32_t>& out) const {
@@ -140,9 +119,9 @@ void SpmTokenizer::encode_piece(const std::string& text, std::vector<int32_t>& o
     if (left < 0 || right < 0) return;
     uint32_t len = syms[left].len + syms[right].len;
     scratch.assign(text, syms[left].off, len);
-    auto it = ids_.find(scratch);
-    if (it == ids_.end()) return;
-    queue.push({v_.scores[it->second], left, right, len});
+    int32_t id = lookup(scratch);
+    if (id < 0) return;
+    queue.push({v_.scores[id], left, right, len});
   };
   for (int32_t i = 1; i < static_cast<int32_t>(syms.size()); ++i) try_pair(i - 1, i);
 
@@ -164,9 +143,8 @@ void SpmTokenizer::encode_piece(const std::string& text, std::vector<int32_t>& o
   for (int32_t i = 0; i != -1; i = syms[i].next) {
     const Symbol& s = syms[i];
     scratch.assign(text, s.off, s.len);
-    auto it = ids_.find(scratch);
-    if (it != ids_.end()) {
-      out.push_back(it->second);
+    if (int32_t id = lookup(scratch); id >= 0) {
+      out.push_back(id);
       continue;
     }
     // Not a piece: spell it in bytes (byte fallback), or unk without byte tokens.
@@ -185,7 +163,7 @@ std::vector<int32_t> SpmTokenizer::encode(std::string_view text, bool add_specia
   // The space prefix goes before the text and again after each special
   // token written in it, as SentencePiece sees each stretch as a new start.
   bool after_special = true;
-  for (const TextPiece& p : (parse_special_ ? split_all_ : split_user_).split(text)) {
+  for (const TextPiece& p : split_special(text)) {
     if (p.token >= 0) {
       out.push_back(p.token);
       after_special = true;
@@ -205,21 +183,20 @@ std::string SpmTokenizer::decode(const std::vector<int32_t>& ids, bool skip_spec
   std::string out;
   bool first = true;
   for (int32_t id : ids) {
-    if (id < 0 || id >= vocab_size())
-      fail("tokenizer", "token id " + std::to_string(id) + " is out of range (vocabulary of " + std::to_string(vocab_size()) + ")");
+    check_decode_id(id);
     TokenType t = type(id);
-    const std::string& text = v_.tokens[id];
+    const std::string& piece_text = text(id);
     if (t == TokenType::Control || t == TokenType::Unknown) {
       if (skip_special) continue;
-      out += text;
+      out += piece_text;
     } else if (t == TokenType::Byte) {
-      int b = parse_byte_token(text);
+      int b = parse_byte_token(piece_text);
       if (b >= 0)
         out += static_cast<char>(b);
       else
-        out += text;
+        out += piece_text;
     } else {
-      std::string piece = unescape_spaces(text);
+      std::string piece = unescape_spaces(piece_text);
       // Undo the space prefix encode() added: only on the first piece shown.
       if (first && v_.add_space_prefix && !piece.empty() && piece[0] == ' ') piece.erase(0, 1);
       out += piece;
@@ -227,17 +204,6 @@ std::string SpmTokenizer::decode(const std::vector<int32_t>& ids, bool skip_spec
     first = false;
   }
   return out;
-}
-
-std::string SpmTokenizer::token_text(int32_t id) const {
-  if (id < 0 || id >= vocab_size()) fail("tokenizer", "token id " + std::to_string(id) + " is out of range");
-  return v_.tokens[id];
-}
-
-bool SpmTokenizer::is_special(int32_t id) const {
-  if (id < 0 || id >= vocab_size()) return false;
-  TokenType t = type(id);
-  return t == TokenType::Control || t == TokenType::Unknown;
 }
 
 std::string SpmTokenizer::summary() const {

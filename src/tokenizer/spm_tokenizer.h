@@ -12,9 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "tokenizer/special_split.h"
-#include "tokenizer/tokenizer.h"
-#include "tokenizer/vocab_types.h"
+#include "tokenizer/typed_vocab_tokenizer.h"
 
 namespace peft {
 
@@ -29,7 +27,7 @@ struct SpmVocab {
   bool add_space_prefix = true;
 };
 
-class SpmTokenizer : public Tokenizer {
+class SpmTokenizer : public TypedVocabTokenizer {
  public:
   // Throws "[tokenizer] ..." when the arrays disagree in length or an id is
   // out of range.
@@ -37,32 +35,17 @@ class SpmTokenizer : public Tokenizer {
 
   std::vector<int32_t> encode(std::string_view text, bool add_special) const override;
   std::string decode(const std::vector<int32_t>& ids, bool skip_special = true) const override;
-  int32_t vocab_size() const override { return static_cast<int32_t>(v_.tokens.size()); }
   int32_t bos_id() const override { return v_.bos; }
   int32_t eos_id() const override { return v_.eos; }
   bool adds_bos() const override { return v_.add_bos && v_.bos >= 0; }
-  std::string token_text(int32_t id) const override;
-  bool is_special(int32_t id) const override;
   std::string summary() const override;
 
-  // Whether control tokens written literally in the text become those
-  // tokens (user-defined ones always do). Default true, as HF tokenizers do.
-  void set_parse_special(bool on) { parse_special_ = on; }
-
-  // The id of a piece, or -1.
-  int32_t find(std::string_view piece) const;
-
  private:
-  TokenType type(int32_t id) const { return static_cast<TokenType>(v_.types[id]); }
   // Segments one raw stretch of text (already escaped) and appends its ids.
   void encode_piece(const std::string& escaped, std::vector<int32_t>& out) const;
 
-  SpmVocab v_;
-  std::unordered_map<std::string, int32_t> ids_;
+  SpmVocab v_;  // tokens and types moved into the base
   int32_t byte_ids_[256];  // <0xNN> token of each byte, -1 when absent
-  SpecialSplitter split_all_;   // control + unknown + user-defined
-  SpecialSplitter split_user_;  // user-defined only
-  bool parse_special_ = true;
 };
 
 }  // namespace peft
