@@ -47,7 +47,7 @@ int pissa_iterations(const std::string& init) {
 
 template <typename T>
 LoraAdapter<T>::LoraAdapter(const LinearInfo& info, const LoraOptions& opt, const T* W, Rng& rng)
-    : info_(info), r_(opt.rank), alpha_(opt.alpha), p_(opt.dropout), rslora_(opt.rslora) {
+    : info_(info), r_(opt.rank), alpha_(opt.alpha), rslora_(opt.rslora), drop_(opt.dropout, info.in) {
   const std::string where = "layer '" + info.name + "': ";
   if (info.in <= 0 || info.out <= 0) fail("adapters", where + "empty layer shape");
   if (opt.rank <= 0) fail("adapters", where + "rank must be positive, got " + std::to_string(opt.rank));
@@ -73,25 +73,14 @@ LoraAdapter<T>::LoraAdapter(const LinearInfo& info, const LoraOptions& opt, cons
   } else {
     fail("adapters", "unknown init '" + opt.init + "' (kaiming, gaussian, pissa, pissa_niter_K)");
   }
-  drop_rng_.reseed(rng.next_u64());
-}
-
-template <typename T>
-const T* LoraAdapter<T>::dropped_input(const T* x, int64_t n) {
-  if (!mask_.active()) return x;
-  PEFT_CHECK(mask_.count() == n * info_.in, "adapters", "dropout mask does not match the input");
-  xd_.resize(n * info_.in);
-  mask_.apply(x, xd_.data());
-  return xd_.data();
+  drop_.reseed(rng);
 }
 
 template <typename T>
 void LoraAdapter<T>::forward(const T* x, T* y, int64_t n, bool training) {
   const int64_t in = info_.in, out = info_.out;
-  if (training && p_ > 0) mask_.begin(drop_rng_, p_, n * in);
-  else mask_.clear();
-  last_n_ = training ? n : 0;
-  const T* xd = dropped_input(x, n);
+  drop_.begin(n, training);
+  const T* xd = drop_.apply(x, n);
   // u [n, r] = drop(x) Aᵀ;  y [n, out] += s · u Bᵀ.
   u_.resize(n * r_);
   ops::gemm<T>(false, true, n, r_, in, T(1), xd, in, A_.data(), in, T(0), u_.data(), r_);
@@ -102,8 +91,8 @@ template <typename T>
 void LoraAdapter<T>::backward(const T* x, const T* dy, T* dx, int64_t n) {
   const int64_t in = info_.in, out = info_.out;
   if (!x) internal_fail("adapters", "lora backward needs the layer input");
-  if (n != last_n_) internal_fail("adapters", "lora backward without a matching training forward");
-  const T* xd = dropped_input(x, n);
+  if (n != drop_.last_n()) internal_fail("adapters", "lora backward without a matching training forward");
+  const T* xd = drop_.apply(x, n);
   // Recompute u [n, r] = drop(x) Aᵀ rather than keep it.
   u_.resize(n * r_);
   du_.resize(n * r_);
@@ -114,13 +103,7 @@ void LoraAdapter<T>::backward(const T* x, const T* dy, T* dx, int64_t n) {
   ops::gemm<T>(true, false, r_, in, n, T(1), du_.data(), r_, xd, in, T(1), gA_.data(), in);
   if (!dx) return;
   // dx [n, in] += mask ⊙ (du A) / (1 − p).
-  if (mask_.active()) {
-    t_.resize(n * in);
-    ops::gemm<T>(false, false, n, in, r_, T(1), du_.data(), r_, A_.data(), in, T(0), t_.data(), in);
-    mask_.apply_add(t_.data(), dx);
-  } else {
-    ops::gemm<T>(false, false, n, in, r_, T(1), du_.data(), r_, A_.data(), in, T(1), dx, in);
-  }
+  drop_.add_input_grad(n, r_, du_.data(), A_.data(), in, dx);
 }
 
 template <typename T>

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "adapters/adapter.h"
-#include "adapters/dropout.h"
+#include "adapters/input_dropout.h"
 
 namespace peft {
 
@@ -69,7 +69,7 @@ class LoraAdapter : public Adapter<T> {
   void zero_grad() override;
   void merge_into(T* W) const override;
   void unmerge_from(T* W) const override;
-  Rng* dropout_rng() override { return &drop_rng_; }
+  Rng* dropout_rng() override { return drop_.rng(); }
 
   // This adapter as a LoRA on the original base. Usually A, B themselves; a
   // PiSSA adapter (whose base became W − s·B₀A₀) is the rank-2r LoRA
@@ -82,7 +82,7 @@ class LoraAdapter : public Adapter<T> {
   double alpha() const { return alpha_; }
   bool rslora() const { return rslora_; }
   double scaling() const { return s_; }
-  double dropout() const { return p_; }
+  double dropout() const { return drop_.p(); }
   T* A() { return A_.data(); }  // [r, in]
   T* B() { return B_.data(); }  // [out, r]
   const T* A() const { return A_.data(); }
@@ -93,22 +93,17 @@ class LoraAdapter : public Adapter<T> {
  protected:
   // W += sign · s · B A.
   void add_delta(T* W, double sign) const;
-  // Points xd at drop(x) [n, in] for the current mask (x itself when no
-  // mask is active).
-  const T* dropped_input(const T* x, int64_t n);
 
   LinearInfo info_;
   std::string method_ = "lora";
   int r_ = 0;
-  double alpha_ = 0, s_ = 0, p_ = 0;
+  double alpha_ = 0, s_ = 0;
   bool rslora_ = false;
   std::vector<T> A_, B_, gA_, gB_;  // [r, in], [out, r] and their gradients
   std::vector<T> init_A_, init_B_;  // PiSSA's A₀, B₀ (empty for other inits)
-  Rng drop_rng_;
-  DropoutReplay mask_;   // the mask of the last training forward
-  int64_t last_n_ = 0;   // rows of the last forward, 0 when nothing is kept
-  // Scratch, not kept between calls: xd_ [n, in], u_ [n, r], du_ [n, r], t_ [n, in].
-  std::vector<T> xd_, u_, du_, t_;
+  InputDropout<T> drop_;  // generator, mask and last_n() of the last training forward
+  // Scratch, not kept between calls: u_ [n, r], du_ [n, r].
+  std::vector<T> u_, du_;
 };
 
 }  // namespace peft

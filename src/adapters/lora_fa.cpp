@@ -77,10 +77,8 @@ template <typename T>
 void LoraFaAdapter<T>::forward(const T* x, T* y, int64_t n, bool training) {
   const int64_t in = this->info_.in, out = this->info_.out;
   const int r = this->r_;
-  if (training && this->p_ > 0) this->mask_.begin(this->drop_rng_, this->p_, n * in);
-  else this->mask_.clear();
-  this->last_n_ = training ? n : 0;
-  const T* xd = this->dropped_input(x, n);
+  this->drop_.begin(n, training);
+  const T* xd = this->drop_.apply(x, n);
   // u [n, r] = drop(x) Aᵀ, kept for dB when training;  y += s · u Bᵀ.
   std::vector<T>& u = training ? kept_u_ : this->u_;
   u.resize(n * r);
@@ -94,7 +92,7 @@ void LoraFaAdapter<T>::backward(const T* /*x*/, const T* dy, T* dx, int64_t n) {
   const int64_t in = this->info_.in, out = this->info_.out;
   const int r = this->r_;
   const T s = static_cast<T>(this->s_);
-  if (n != this->last_n_ || static_cast<int64_t>(kept_u_.size()) != n * r)
+  if (n != this->drop_.last_n() || static_cast<int64_t>(kept_u_.size()) != n * r)
     internal_fail("adapters", "lora-fa backward without a matching training forward");
   // dB [out, r] += s · dyᵀ u.
   ops::gemm<T>(true, false, out, r, n, s, dy, out, kept_u_.data(), r, T(1), this->gB_.data(), r);
@@ -102,18 +100,12 @@ void LoraFaAdapter<T>::backward(const T* /*x*/, const T* dy, T* dx, int64_t n) {
   // du [n, r] = s · dy B;  dx [n, in] += mask ⊙ (du A) / (1 − p).
   this->du_.resize(n * r);
   ops::gemm<T>(false, false, n, r, out, s, dy, out, this->B_.data(), r, T(0), this->du_.data(), r);
-  if (this->mask_.active()) {
-    this->t_.resize(n * in);
-    ops::gemm<T>(false, false, n, in, r, T(1), this->du_.data(), r, this->A_.data(), in, T(0), this->t_.data(), in);
-    this->mask_.apply_add(this->t_.data(), dx);
-  } else {
-    ops::gemm<T>(false, false, n, in, r, T(1), this->du_.data(), r, this->A_.data(), in, T(1), dx, in);
-  }
+  this->drop_.add_input_grad(n, r, this->du_.data(), this->A_.data(), in, dx);
 }
 
 template <typename T>
 int64_t LoraFaAdapter<T>::saved_bytes() const {
-  return this->last_n_ * this->r_ * static_cast<int64_t>(sizeof(T));  // u [n, r]
+  return this->drop_.last_n() * this->r_ * static_cast<int64_t>(sizeof(T));  // u [n, r]
 }
 
 template <typename T>

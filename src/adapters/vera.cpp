@@ -31,7 +31,7 @@ VeraShared<T>::VeraShared(int rank, int64_t max_in, int64_t max_out, std::vector
 template <typename T>
 VeraAdapter<T>::VeraAdapter(const LinearInfo& info, const VeraOptions& opt, const VeraShared<T>* shared, Rng& rng,
                             std::vector<int32_t> row_perm)
-    : info_(info), shared_(shared), p_(opt.dropout), perm_(std::move(row_perm)) {
+    : info_(info), shared_(shared), perm_(std::move(row_perm)), drop_(opt.dropout, info.in) {
   if (!shared) fail("adapters", "vera: layer '" + info.name + "' has no shared projections");
   r_ = shared->rank();
   if (info.in <= 0 || info.out <= 0) fail("adapters", "vera: layer '" + info.name + "' has an empty shape");
@@ -54,16 +54,7 @@ VeraAdapter<T>::VeraAdapter(const LinearInfo& info, const VeraOptions& opt, cons
   ld_.assign(r_, static_cast<T>(opt.d_initial));
   glb_.assign(info.out, T(0));
   gld_.assign(r_, T(0));
-  drop_rng_.reseed(rng.next_u64());
-}
-
-template <typename T>
-const T* VeraAdapter<T>::dropped_input(const T* x, int64_t n) {
-  if (!mask_.active()) return x;
-  PEFT_CHECK(mask_.count() == n * info_.in, "adapters", "dropout mask does not match the input");
-  xd_.resize(n * info_.in);
-  mask_.apply(x, xd_.data());
-  return xd_.data();
+  drop_.reseed(rng);
 }
 
 template <typename T>
@@ -83,10 +74,8 @@ void VeraAdapter<T>::project(const T* xd, int64_t n) {
 template <typename T>
 void VeraAdapter<T>::forward(const T* x, T* y, int64_t n, bool training) {
   const int64_t out = info_.out;
-  if (training && p_ > 0) mask_.begin(drop_rng_, p_, n * info_.in);
-  else mask_.clear();
-  last_n_ = training ? n : 0;
-  project(dropped_input(x, n), n);
+  drop_.begin(n, training);
+  project(drop_.apply(x, n), n);
   // y[:, i] += λ_b[i] · z[:, perm(i)].
   for (int64_t t = 0; t < n; ++t)
     for (int64_t i = 0; i < out; ++i) y[t * out + i] += lb_[i] * z_[t * out + hf_row(i)];
@@ -94,10 +83,10 @@ void VeraAdapter<T>::forward(const T* x, T* y, int64_t n, bool training) {
 
 template <typename T>
 void VeraAdapter<T>::backward(const T* x, const T* dy, T* dx, int64_t n) {
-  const int64_t in = info_.in, out = info_.out;
+  const int64_t out = info_.out;
   if (!x) internal_fail("adapters", "vera backward needs the layer input");
-  if (n != last_n_) internal_fail("adapters", "vera backward without a matching training forward");
-  const T* xd = dropped_input(x, n);
+  if (n != drop_.last_n()) internal_fail("adapters", "vera backward without a matching training forward");
+  const T* xd = drop_.apply(x, n);
   project(xd, n);
   // dλ_b[i] += Σ_t dy[t,i] z[t,perm i];  dz[t, perm i] = dy[t,i] λ_b[i].
   dz_.resize(n * out);
@@ -117,13 +106,7 @@ void VeraAdapter<T>::backward(const T* x, const T* dy, T* dx, int64_t n) {
     }
   if (!dx) return;
   // dx [n, in] += mask ⊙ (du A_l) / (1 − p).
-  if (mask_.active()) {
-    t_.resize(n * in);
-    ops::gemm<T>(false, false, n, in, r_, T(1), dw_.data(), r_, shared_->A(), shared_->max_in(), T(0), t_.data(), in);
-    mask_.apply_add(t_.data(), dx);
-  } else {
-    ops::gemm<T>(false, false, n, in, r_, T(1), dw_.data(), r_, shared_->A(), shared_->max_in(), T(1), dx, in);
-  }
+  drop_.add_input_grad(n, r_, dw_.data(), shared_->A(), shared_->max_in(), dx);
 }
 
 template <typename T>

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "adapters/adapter.h"
-#include "adapters/dropout.h"
+#include "adapters/input_dropout.h"
 
 namespace peft {
 
@@ -67,7 +67,7 @@ class VeraAdapter : public Adapter<T> {
   void zero_grad() override;
   void merge_into(T* W) const override;
   void unmerge_from(T* W) const override;
-  Rng* dropout_rng() override { return &drop_rng_; }
+  Rng* dropout_rng() override { return drop_.rng(); }
 
   const LinearInfo& info() const { return info_; }
   int rank() const { return r_; }
@@ -84,7 +84,6 @@ class VeraAdapter : public Adapter<T> {
 
  private:
   int64_t hf_row(int64_t i) const { return perm_.empty() ? i : perm_[i]; }
-  const T* dropped_input(const T* x, int64_t n);
   // Recomputes u [n, r], w = λ_d ⊙ u [n, r] and z = w B_lᵀ [n, out] (HF row order).
   void project(const T* xd, int64_t n);
   void add_delta(T* W, double sign) const;
@@ -92,14 +91,11 @@ class VeraAdapter : public Adapter<T> {
   LinearInfo info_;
   const VeraShared<T>* shared_;
   int r_ = 0;
-  double p_ = 0;
   std::vector<int32_t> perm_;
   std::vector<T> lb_, ld_, glb_, gld_;
-  Rng drop_rng_;
-  DropoutReplay mask_;
-  int64_t last_n_ = 0;
-  // Scratch: xd_ [n, in], u_ [n, r], w_ [n, r], z_ [n, out], dz_ [n, out], dw_ [n, r], t_ [n, in].
-  std::vector<T> xd_, u_, w_, z_, dz_, dw_, t_;
+  InputDropout<T> drop_;  // generator, mask and last_n() of the last training forward
+  // Scratch: u_ [n, r], w_ [n, r], z_ [n, out], dz_ [n, out], dw_ [n, r].
+  std::vector<T> u_, w_, z_, dz_, dw_;
 };
 
 }  // namespace peft
