@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/format.h"
 #include "core/log.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
@@ -20,18 +21,6 @@ namespace {
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-std::string duration(double s) {
-  long t = static_cast<long>(s + 0.5);
-  char buf[32];
-  if (t >= 3600)
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-  else if (t >= 60)
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%lds", t);
   return buf;
 }
 
@@ -76,7 +65,7 @@ void Trainer::print_progress(const StepRecord& r, bool final_line) {
   if (!o_.progress || log_level() < LogLevel::Info) return;
   std::string line = "step " + std::to_string(r.step) + "/" + std::to_string(o_.steps) + " | loss " +
                      fmt("%.4f", r.loss) + " | lr " + fmt("%.2e", r.lr) + " | grad norm " + fmt("%.3f", r.grad_norm) +
-                     " | " + fmt("%.0f", r.tokens_per_second) + " tok/s | ETA " + duration(r.eta);
+                     " | " + fmt("%.0f", r.tokens_per_second) + " tok/s | ETA " + format_duration(r.eta);
   if (stderr_is_tty()) {
     std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), final_line ? "\n" : "");
   } else if (final_line || r.step % std::max<int64_t>(1, o_.log_every) == 0 || r.step == 1) {

@@ -29,17 +29,4 @@ std::string read_text_file(const std::string& path) {
   return ss.str();
 }
 
-std::string format_duration(double s) {
-  if (s < 0) s = 0;
-  long t = static_cast<long>(s + 0.5);
-  char buf[32];
-  if (t >= 3600)
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, (t / 60) % 60);
-  else if (t >= 60)
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%lds", t);
-  return buf;
-}
-
 }  // namespace peft::cli

@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
+#include "core/format.h"
+
 namespace peft::cli {
 
 struct CommonOptions {
@@ -15,7 +17,7 @@ void add_common_options(CLI::App& app, CommonOptions& o);
 void apply_common_options(const CommonOptions& o);
 // Reads a whole file; throws InputError "[io] cannot read 'path': reason".
 std::string read_text_file(const std::string& path);
-// Formats seconds as "1m23s" / "45s".
-std::string format_duration(double seconds);
+// Seconds as "1m23s" / "45s" (the library's, re-exported for the commands).
+using peft::format_duration;
 
 }  // namespace peft::cli
