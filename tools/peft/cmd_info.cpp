@@ -17,6 +17,20 @@
 namespace peft::cli {
 namespace {
 
+// The last two lines of the text output, the same for both kinds of model:
+// "parameters:  N in K tensors (F32 x3, Q8_0 x4)" and "tokenizer:   ...".
+void print_params_and_tokenizer(int64_t params, size_t tensors, const std::map<std::string, int64_t>& types,
+                                const std::string& tok_line) {
+  std::printf("parameters:  %lld in %zu tensors (", static_cast<long long>(params), tensors);
+  bool first = true;
+  for (auto& [t, n] : types) {
+    std::printf("%s%s x%lld", first ? "" : ", ", t.c_str(), static_cast<long long>(n));
+    first = false;
+  }
+  std::printf(")\n");
+  std::printf("tokenizer:   %s\n", tok_line.c_str());
+}
+
 // A Hugging Face directory: config.json, the safetensors table, tokenizer.json.
 int info_hf_dir(const std::string& dir, bool json) {
   namespace fs = std::filesystem;
@@ -51,14 +65,7 @@ int info_hf_dir(const std::string& dir, bool json) {
   std::printf("file:        %s (Hugging Face directory, %zu safetensors file%s)\n", dir.c_str(), st->files().size(),
               st->files().size() == 1 ? "" : "s");
   std::printf("model:       %s\n", c.describe().c_str());
-  std::printf("parameters:  %lld in %zu tensors (", static_cast<long long>(params), st->size());
-  bool first = true;
-  for (auto& [t, n] : types) {
-    std::printf("%s%s x%lld", first ? "" : ", ", t.c_str(), static_cast<long long>(n));
-    first = false;
-  }
-  std::printf(")\n");
-  std::printf("tokenizer:   %s\n", tok_line.c_str());
+  print_params_and_tokenizer(params, st->size(), types, tok_line);
   return 0;
 }
 
@@ -119,14 +126,7 @@ std::function<int()> setup(CLI::App& app) {
     std::printf("file:        %s (%s)\n", o->model.c_str(), j["format"].get<std::string>().c_str());
     std::printf("name:        %s\n", j["name"].get<std::string>().c_str());
     std::printf("model:       %s\n", config_line.empty() ? "(no tensors: vocabulary only)" : config_line.c_str());
-    std::printf("parameters:  %lld in %zu tensors (", static_cast<long long>(params), f->tensors().size());
-    bool first = true;
-    for (auto& [t, n] : types) {
-      std::printf("%s%s x%lld", first ? "" : ", ", t.c_str(), static_cast<long long>(n));
-      first = false;
-    }
-    std::printf(")\n");
-    std::printf("tokenizer:   %s\n", tok_line.c_str());
+    print_params_and_tokenizer(params, f->tensors().size(), types, tok_line);
     return 0;
   };
 }
