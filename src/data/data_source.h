@@ -15,6 +15,19 @@ struct DataPosition {
   uint64_t rng0 = 0, rng1 = 0;
 };
 
+// A batch of B rows of T zeros for a source to fill; segments only when
+// `packed` (several examples per row).
+inline Batch zero_batch(int64_t B, int64_t T, bool packed = false) {
+  Batch b;
+  b.B = B;
+  b.T = T;
+  b.tokens.resize(B * T);
+  b.targets.resize(B * T);
+  b.positions.resize(B * T);
+  if (packed) b.segments.resize(B * T);
+  return b;
+}
+
 class DataSource {
  public:
   virtual ~DataSource() = default;

@@ -38,14 +38,7 @@ void PackedExamples::plan_epoch() {
 }
 
 Batch PackedExamples::empty_batch(int64_t rows) const {
-  Batch b;
-  b.B = rows;
-  b.T = seq_len_;
-  b.tokens.resize(rows * seq_len_);
-  b.targets.resize(rows * seq_len_);
-  b.positions.resize(rows * seq_len_);
-  b.segments.resize(rows * seq_len_);
-  return b;
+  return zero_batch(rows, seq_len_, /*packed=*/true);
 }
 
 Batch PackedExamples::next_batch(int64_t B) {

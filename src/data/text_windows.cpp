@@ -40,12 +40,7 @@ void TextWindows::fill_row(Batch& b, int64_t row, int64_t start) const {
 }
 
 Batch TextWindows::next_batch(int64_t B) {
-  Batch b;
-  b.B = B;
-  b.T = seq_len_;
-  b.tokens.resize(B * seq_len_);
-  b.targets.resize(B * seq_len_);
-  b.positions.resize(B * seq_len_);
+  Batch b = zero_batch(B, seq_len_);
   for (int64_t r = 0; r < B; ++r) {
     int64_t start;
     if (sampling_ == Sampling::Random) {
@@ -69,12 +64,7 @@ std::vector<Batch> TextWindows::eval_batches(int64_t B, int64_t max_windows) con
   std::vector<Batch> out;
   for (int64_t w = 0; w < n; w += B) {
     int64_t rows = std::min(B, n - w);
-    Batch b;
-    b.B = rows;
-    b.T = seq_len_;
-    b.tokens.resize(rows * seq_len_);
-    b.targets.resize(rows * seq_len_);
-    b.positions.resize(rows * seq_len_);
+    Batch b = zero_batch(rows, seq_len_);
     for (int64_t r = 0; r < rows; ++r) fill_row(b, r, (w + r) * seq_len_);
     out.push_back(std::move(b));
   }
