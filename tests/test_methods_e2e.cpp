@@ -79,6 +79,9 @@ std::unique_ptr<MethodSetup> train_method(Pretrained& p, const MethodCase& mc, i
   return s;
 }
 
+// Test names and failure messages show the method, not the struct's bytes.
+void PrintTo(const MethodCase& m, std::ostream* os) { *os << m.method; }
+
 class Methods : public ::testing::TestWithParam<MethodCase> {};
 
 }  // namespace
