@@ -80,7 +80,7 @@ declare -A WARM=([s1]=3 [s2]=2 [s3]=1)
 declare -A STEPS=([s1]=10 [s2]=5 [s3]=3)
 # The methods table: fewer steps, to keep the whole run near 25 minutes.
 declare -A MWARM=([s1]=1 [s2]=1 [s3]=1)
-declare -A MSTEPS=([s1]=3 [s2]=3 [s3]=2)
+declare -A MSTEPS=([s1]=3 [s2]=4 [s3]=3)
 SHAPES=(s1 s2 s3)
 METHOD_SHAPES=(s2 s3)
 if (( QUICK )); then
