@@ -1,5 +1,8 @@
 // peft: the command-line front end. Parsing and printing only; the work is in libpeft.
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <map>
 #include <memory>
@@ -22,7 +25,21 @@ bool register_command(Command c) {
 
 }  // namespace peft::cli
 
+// libgomp's default spin-wait makes both threads burn their time slices
+// whenever another process wants a core: measured on stories260K, 2 threads,
+// one busy process beside it, 12.1k tokens/s by default against 15.3k with a
+// spin count of 3000, while an idle machine gives the same speed with both
+// (35k). libgomp reads its settings before main() runs, so the only way to
+// change the default is to set it and start again; a user's own
+// OMP_WAIT_POLICY or GOMP_SPINCOUNT is left alone.
+static void use_short_spin_wait(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") || std::getenv("GOMP_SPINCOUNT")) return;
+  setenv("GOMP_SPINCOUNT", "3000", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+}
+
 int main(int argc, char** argv) {
+  use_short_spin_wait(argv);
   using namespace peft::cli;
   CLI::App app{"peft.cpp: parameter-efficient fine-tuning of language and embedding models, in C++"};
   app.require_subcommand(1);
