@@ -126,10 +126,16 @@ std::function<int()> setup(CLI::App& app) {
     to.eval_windows = 16;
     Trainer pre(*base, *train, eval.get(), to, {});
     const ArithProblem& shown = add_test[0];
+    // An untrained model answers with arbitrary bytes; show those as '?'.
+    auto printable = [](std::string s) {
+      for (char& c : s)
+        if (c < 32 || c > 126) c = '?';
+      return s;
+    };
     auto report = [&](int64_t step, double loss) {
       std::string a = answer(*base, tok, shown.prompt);
       std::printf("   %6lld  %8.4f  %8.1f%%  %s%s %s\n", static_cast<long long>(step), loss,
-                  100 * accuracy(*base, tok, add_test), shown.prompt.c_str(), a.c_str(), a == shown.answer ? "(right)" : "");
+                  100 * accuracy(*base, tok, add_test), shown.prompt.c_str(), printable(a).c_str(), a == shown.answer ? "(right)" : "");
       std::fflush(stdout);
     };
     report(0, pre.evaluate());
@@ -151,7 +157,7 @@ std::function<int()> setup(CLI::App& app) {
       for (int i = 0; i < 38; ++i) {
         int32_t id = s.sample(logits.data(), cfg.vocab_size);
         if (id >= 256) break;
-        text.push_back(static_cast<char>(id));
+        text.push_back(id == '\n' || (id >= 32 && id < 127) ? static_cast<char>(id) : '?');
         base->forward_cached(cache, &id, 1, logits.data());
       }
       std::string line;
