@@ -1,5 +1,8 @@
 // GGUF metadata values, ggml type ids, and GgufFile's typed getters.
 // The parser is in gguf_reader.cpp, the writer in gguf_writer.cpp.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <limits>
 
 #include "core/error.h"
@@ -304,6 +307,18 @@ Tensor GgufFile::tensor(const std::string& name) const {
   const GgufTensorInfo* info = find_tensor(name);
   if (!info) fail("gguf", path_ + ": no tensor named '" + name + "'");
   return Tensor::view(info->dtype, info->shape, data_ + info->offset, mapping_);
+}
+
+void GgufFile::release_pages(const std::string& name) const {
+  const GgufTensorInfo* t = find_tensor(name);
+  if (!t || t->nbytes == 0) return;
+  // Only whole pages inside the tensor's range: neighbours stay untouched.
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  uintptr_t begin = reinterpret_cast<uintptr_t>(data_ + t->offset);
+  uintptr_t end = begin + static_cast<uintptr_t>(t->nbytes);
+  begin = (begin + page - 1) / page * page;
+  end = end / page * page;
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
 }  // namespace peft

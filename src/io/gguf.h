@@ -102,6 +102,10 @@ class GgufFile {
   const GgufTensorInfo* find_tensor(const std::string& name) const;  // null if absent
   // A view into the mapped file (kept alive by the returned tensor).
   Tensor tensor(const std::string& name) const;  // throws if absent
+  // Tells the kernel that a tensor's pages will not be read again soon, so a
+  // loader that has copied (or converted) the tensor does not keep both in
+  // memory. The mapping stays valid: a later read faults the pages back in.
+  void release_pages(const std::string& name) const;
 
  private:
   std::string path_;

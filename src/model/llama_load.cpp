@@ -21,6 +21,9 @@ void load_param(const GgufFile& f, Param<T>& p) {
   const float* src = t.ptr<float>();
   T* dst = p.data.get();
   for (int64_t i = 0; i < p.numel(); ++i) dst[i] = static_cast<T>(src[i]);
+  // The model now has its own copy: drop the file's pages so loading does not
+  // hold the weights twice.
+  f.release_pages(p.name);
 }
 
 }  // namespace
