@@ -57,18 +57,36 @@ VeraAdapter<T>::VeraAdapter(const LinearInfo& info, const VeraOptions& opt, cons
   drop_.reseed(rng);
 }
 
+namespace {
+
+// Scratch for the projections, shared by every VeRA layer of a thread:
+// backward recomputes the projections, so nothing here outlives one call,
+// and one set of buffers serves the whole model instead of [n, out] per layer.
+template <typename T>
+struct VeraScratch {
+  std::vector<T> u, w, z, dz, dw;  // [n, r], [n, r], [n, out], [n, out], [n, r]
+};
+template <typename T>
+VeraScratch<T>& vera_scratch() {
+  thread_local VeraScratch<T> s;
+  return s;
+}
+
+}  // namespace
+
 template <typename T>
 void VeraAdapter<T>::project(const T* xd, int64_t n) {
   const int64_t in = info_.in, out = info_.out;
-  u_.resize(n * r_);
-  w_.resize(n * r_);
-  z_.resize(n * out);
+  VeraScratch<T>& sc = vera_scratch<T>();
+  sc.u.resize(n * r_);
+  sc.w.resize(n * r_);
+  sc.z.resize(n * out);
   // u = drop(x) A_lᵀ: A_l is the first `in` columns of vera_A (leading dim max_in).
-  ops::gemm<T>(false, true, n, r_, in, T(1), xd, in, shared_->A(), shared_->max_in(), T(0), u_.data(), r_);
+  ops::gemm<T>(false, true, n, r_, in, T(1), xd, in, shared_->A(), shared_->max_in(), T(0), sc.u.data(), r_);
   for (int64_t i = 0; i < n; ++i)
-    for (int k = 0; k < r_; ++k) w_[i * r_ + k] = u_[i * r_ + k] * ld_[k];
+    for (int k = 0; k < r_; ++k) sc.w[i * r_ + k] = sc.u[i * r_ + k] * ld_[k];
   // z = w vera_B[:out]ᵀ, columns in HF row order.
-  ops::gemm<T>(false, true, n, out, r_, T(1), w_.data(), r_, shared_->B(), r_, T(0), z_.data(), out);
+  ops::gemm<T>(false, true, n, out, r_, T(1), sc.w.data(), r_, shared_->B(), r_, T(0), sc.z.data(), out);
 }
 
 template <typename T>
@@ -76,9 +94,10 @@ void VeraAdapter<T>::forward(const T* x, T* y, int64_t n, bool training) {
   const int64_t out = info_.out;
   drop_.begin(n, training);
   project(drop_.apply(x, n), n);
+  VeraScratch<T>& sc = vera_scratch<T>();
   // y[:, i] += λ_b[i] · z[:, perm(i)].
   for (int64_t t = 0; t < n; ++t)
-    for (int64_t i = 0; i < out; ++i) y[t * out + i] += lb_[i] * z_[t * out + hf_row(i)];
+    for (int64_t i = 0; i < out; ++i) y[t * out + i] += lb_[i] * sc.z[t * out + hf_row(i)];
 }
 
 template <typename T>
@@ -88,25 +107,26 @@ void VeraAdapter<T>::backward(const T* x, const T* dy, T* dx, int64_t n) {
   if (n != drop_.last_n()) internal_fail("adapters", "vera backward without a matching training forward");
   const T* xd = drop_.apply(x, n);
   project(xd, n);
+  VeraScratch<T>& sc = vera_scratch<T>();
   // dλ_b[i] += Σ_t dy[t,i] z[t,perm i];  dz[t, perm i] = dy[t,i] λ_b[i].
-  dz_.resize(n * out);
+  sc.dz.resize(n * out);
   for (int64_t t = 0; t < n; ++t)
     for (int64_t i = 0; i < out; ++i) {
       const int64_t j = hf_row(i);
-      glb_[i] += dy[t * out + i] * z_[t * out + j];
-      dz_[t * out + j] = dy[t * out + i] * lb_[i];
+      glb_[i] += dy[t * out + i] * sc.z[t * out + j];
+      sc.dz[t * out + j] = dy[t * out + i] * lb_[i];
     }
   // dw [n, r] = dz vera_B[:out];  dλ_d[k] += Σ_t dw[t,k] u[t,k];  du = dw ⊙ λ_d (in place).
-  dw_.resize(n * r_);
-  ops::gemm<T>(false, false, n, r_, out, T(1), dz_.data(), out, shared_->B(), r_, T(0), dw_.data(), r_);
+  sc.dw.resize(n * r_);
+  ops::gemm<T>(false, false, n, r_, out, T(1), sc.dz.data(), out, shared_->B(), r_, T(0), sc.dw.data(), r_);
   for (int64_t t = 0; t < n; ++t)
     for (int k = 0; k < r_; ++k) {
-      gld_[k] += dw_[t * r_ + k] * u_[t * r_ + k];
-      dw_[t * r_ + k] *= ld_[k];
+      gld_[k] += sc.dw[t * r_ + k] * sc.u[t * r_ + k];
+      sc.dw[t * r_ + k] *= ld_[k];
     }
   if (!dx) return;
   // dx [n, in] += mask ⊙ (du A_l) / (1 − p).
-  drop_.add_input_grad(n, r_, dw_.data(), shared_->A(), shared_->max_in(), dx);
+  drop_.add_input_grad(n, r_, sc.dw.data(), shared_->A(), shared_->max_in(), dx);
 }
 
 template <typename T>

@@ -94,8 +94,6 @@ class VeraAdapter : public Adapter<T> {
   std::vector<int32_t> perm_;
   std::vector<T> lb_, ld_, glb_, gld_;
   InputDropout<T> drop_;  // generator, mask and last_n() of the last training forward
-  // Scratch: u_ [n, r], w_ [n, r], z_ [n, out], dz_ [n, out], dw_ [n, r].
-  std::vector<T> u_, w_, z_, dz_, dw_;
 };
 
 }  // namespace peft
