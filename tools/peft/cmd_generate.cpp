@@ -62,7 +62,9 @@ std::function<int()> setup(CLI::App& app) {
       j["tokens_per_second"] = r.tokens_per_second;
       std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
-      log_info("\n[" + std::to_string(r.tokens.size()) + " tokens, " + std::to_string(r.tokens_per_second) + " tokens/s]");
+      char line[96];
+      std::snprintf(line, sizeof line, "\n[%zu tokens, %.1f tokens/s]", r.tokens.size(), r.tokens_per_second);
+      log_info(line);
     }
     return 0;
   };
