@@ -6,6 +6,7 @@
 #include "common.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "io/atomic_file.h"
 #include "train/perplexity.h"
 #include "train/apply_adapter.h"
 #include "train/pretrained.h"
@@ -36,7 +37,7 @@ std::function<int()> setup(CLI::App& app) {
   add_common_options(app, o->common);
   return [o]() {
     apply_common_options(o->common);
-    std::string text = read_text_file(o->data);
+    std::string text = read_file_bytes(o->data);
     Pretrained p = load_pretrained(o->model);
     std::vector<AdapterSpec> specs;
     for (const auto& a : o->adapters) specs.push_back(parse_adapter_spec(a));

@@ -1,9 +1,5 @@
 #include "common.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -19,14 +15,6 @@ void add_common_options(CLI::App& app, CommonOptions& o) {
 void apply_common_options(const CommonOptions& o) {
   set_threads(o.threads);
   if (o.quiet) set_log_level(LogLevel::Quiet);
-}
-
-std::string read_text_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) fail("io", "cannot read '" + path + "': " + std::strerror(errno));
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
 }
 
 }  // namespace peft::cli

@@ -15,8 +15,6 @@ struct CommonOptions {
 
 void add_common_options(CLI::App& app, CommonOptions& o);
 void apply_common_options(const CommonOptions& o);
-// Reads a whole file; throws InputError "[io] cannot read 'path': reason".
-std::string read_text_file(const std::string& path);
 // Seconds as "1m23s" / "45s" (the library's, re-exported for the commands).
 using peft::format_duration;
 
