@@ -1,6 +1,5 @@
 #include "common.h"
 
-
 #include "core/error.h"
 #include "core/log.h"
 #include "core/threads.h"
