@@ -2,8 +2,14 @@
 # Installs the Debian packages peft.cpp needs to build and test, only those
 # that are missing, so a machine that has them all touches no network.
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libdnnl-dev nlohmann-json3-dev libcli11-dev
-      libgtest-dev libbenchmark-dev libhnswlib-dev libicu-dev libpcre2-dev libomp-dev)
+#
+# Debian's oneDNN CMake package (dnnl-config.cmake) calls find_package(OpenCL)
+# because Debian built oneDNN with its OpenCL runtime; the package only
+# *recommends* the OpenCL loader and headers, so a minimal machine lacks them
+# and CMake stops. They are listed here explicitly for that reason.
+pkgs=(build-essential cmake pkg-config git ca-certificates
+      libdnnl-dev ocl-icd-opencl-dev opencl-c-headers
+      nlohmann-json3-dev libcli11-dev libgtest-dev libicu-dev libpcre2-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
