@@ -1,14 +1,14 @@
-// peft perplexity: mean NLL of a text under a model (the golden protocol).
+// peft perplexity: mean NLL and perplexity of a text under a model, under our
+// sliding-window protocol or llama-perplexity's (src/train/perplexity.h).
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "command.h"
 #include "common.h"
 #include "core/error.h"
-#include "core/log.h"
 #include "io/atomic_file.h"
-#include "train/perplexity.h"
 #include "train/apply_adapter.h"
+#include "train/perplexity.h"
 #include "train/pretrained.h"
 
 namespace peft::cli {
@@ -16,48 +16,63 @@ namespace {
 
 struct Opts {
   CommonOptions common;
-  std::string model, data;
-  int64_t max_tokens = 0, context = 0, stride = 0;
+  std::string model, data, protocol = "sliding";
+  PerplexityOptions ppl;
   bool json = false;
   std::vector<std::string> adapters;
 };
 
 std::function<int()> setup(CLI::App& app) {
   auto o = std::make_shared<Opts>();
-  app.add_option("-m,--model", o->model, "Model: a GGUF file")->required();
+  app.add_option("-m,--model", o->model, "Model: a GGUF file or a Hugging Face model directory")->required();
   app.add_option("-d,--data", o->data, "Text file to score")->required();
-  app.add_option("--max-tokens", o->max_tokens, "Keep the first N tokens of the text (default: all)")
+  app.add_option("--protocol", o->protocol,
+                 "sliding: BOS + the whole text, every token scored once in windows of --context advancing by "
+                 "--stride (default); llama.cpp: llama-perplexity's chunks of --context tokens, each starting "
+                 "with BOS, scoring the second half of each, printing its 'Final estimate: PPL' line (llama-perplexity "
+                 "keeps K/V in f16 by default, which moves its PPL by ~1e-4 relative; -ctk f32 -ctv f32 matches)")
+      ->capture_default_str();
+  app.add_option("-c,--context", o->ppl.context,
+                 "Window (sliding) or chunk (llama.cpp) length in tokens (default: the model's context length; "
+                 "llama.cpp: 512, as llama-perplexity)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--context", o->context, "Window length in tokens (default: the model's context length)")
+  app.add_option("--stride", o->ppl.stride, "sliding: window advance in tokens (default: half the window)")
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--stride", o->stride, "Window advance in tokens (default: half the window)")
+  app.add_option("--max-tokens", o->ppl.max_tokens, "Keep the first N tokens of the text (default: all)")
       ->check(CLI::NonNegativeNumber);
-  app.add_flag("--json", o->json, "Print {\"tokens\", \"mean_nll\", \"perplexity\"} as JSON");
+  app.add_option("--chunks", o->ppl.max_chunks, "llama.cpp: score at most N chunks (default: all)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("--json", o->json, "Print {\"tokens\", \"mean_nll\", \"perplexity\", ...} as JSON");
   app.add_option("--adapter", o->adapters, "PEFT adapter folder, optionally DIR:SCALE; repeat to add several");
   add_common_options(app, o->common);
   return [o]() {
     apply_common_options(o->common);
-    std::string text = read_file_bytes(o->data);
-    Pretrained p = load_pretrained(o->model);
+    // Check the flags before the (possibly large) model loads.
+    o->ppl.protocol = parse_perplexity_protocol(o->protocol);
+    const bool llama = o->ppl.protocol == PerplexityProtocol::LlamaCpp;
+    if (llama && o->ppl.stride > 0) fail("perplexity", "--stride applies to --protocol sliding only");
+    if (!llama && o->ppl.max_chunks > 0) fail("perplexity", "--chunks applies to --protocol llama.cpp only");
     std::vector<AdapterSpec> specs;
     for (const auto& a : o->adapters) specs.push_back(parse_adapter_spec(a));
+    std::string text = read_file_bytes(o->data);
+    Pretrained p = load_pretrained(o->model);
     apply_adapters(p, specs);
-    // The protocol: tokenize without specials, keep the first N, prepend BOS.
-    std::vector<int32_t> ids = p.tokenizer->encode(text, false);
-    if (o->max_tokens > 0 && static_cast<int64_t>(ids.size()) > o->max_tokens) ids.resize(o->max_tokens);
-    if (ids.empty()) fail("perplexity", "'" + o->data + "' has no tokens to score");
-    if (p.tokenizer->bos_id() >= 0) ids.insert(ids.begin(), p.tokenizer->bos_id());
-    int64_t window = o->context > 0 ? o->context : p.model->cfg.context_length;
-    int64_t stride = o->stride > 0 ? o->stride : window / 2;
-    PerplexityResult r = perplexity(*p.model, ids, window, stride);
+    PerplexityResult r = perplexity_of_text(*p.model, *p.tokenizer, text, o->ppl);
     if (o->json) {
-      nlohmann::json j{{"tokens", r.tokens}, {"mean_nll", r.mean_nll}, {"perplexity", r.perplexity},
-                       {"window", window}, {"stride", stride}, {"windows", r.windows}};
-      std::printf("%s\n", j.dump().c_str());
+      nlohmann::json j{{"protocol", o->protocol}, {"tokens", r.tokens},   {"mean_nll", r.mean_nll},
+                       {"perplexity", r.perplexity}, {"context", r.context}, {"windows", r.windows}};
+      if (!llama) j["stride"] = r.stride;
+      std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict).c_str());
+    } else if (llama) {
+      // llama-perplexity's own line and precision, so the two compare at a glance.
+      std::printf("chunks %lld of %lld tokens, %lld tokens scored, mean NLL %.6f nats\n",
+                  static_cast<long long>(r.windows), static_cast<long long>(r.context),
+                  static_cast<long long>(r.tokens), r.mean_nll);
+      std::printf("Final estimate: PPL = %.4f\n", r.perplexity);
     } else {
       std::printf("tokens %lld  mean NLL %.4f nats  perplexity %.2f  (window %lld, stride %lld, %lld windows)\n",
-                  static_cast<long long>(r.tokens), r.mean_nll, r.perplexity, static_cast<long long>(window),
-                  static_cast<long long>(stride), static_cast<long long>(r.windows));
+                  static_cast<long long>(r.tokens), r.mean_nll, r.perplexity, static_cast<long long>(r.context),
+                  static_cast<long long>(r.stride), static_cast<long long>(r.windows));
     }
     return 0;
   };
