@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -28,9 +29,13 @@ std::string shared_path(const std::string& rel) {
 
 CliResult run_cli(const std::vector<std::string>& args) {
   const char* bin = std::getenv("PEFT_BIN");
-  std::string exe = bin && *bin ? bin : std::string(PEFT_BINARY_DIR) + "/bin/peft";
+  return run_program(bin && *bin ? bin : std::string(PEFT_BINARY_DIR) + "/bin/peft", args);
+}
+
+CliResult run_program(const std::string& exe, const std::vector<std::string>& args) {
   std::string dir = temp_dir("cli");
   std::string out_path = dir + "/out", err_path = dir + "/err";
+  std::fflush(nullptr);  // or the child would write our buffered output again
   pid_t pid = fork();
   if (pid == 0) {
     FILE* o = std::freopen(out_path.c_str(), "w", stdout);

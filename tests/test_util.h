@@ -18,6 +18,9 @@ struct CliResult {
 };
 // Runs the built `peft` binary (PEFT_BIN) with the given arguments.
 CliResult run_cli(const std::vector<std::string>& args);
+// Runs any program (an absolute path) with the given arguments; rc 127 when
+// it could not be started.
+CliResult run_program(const std::string& exe, const std::vector<std::string>& args);
 
 // A fresh empty directory under the system temp folder, unique per call.
 std::string temp_dir(const std::string& tag);
