@@ -4,3 +4,8 @@ peft_test(test_llama_cpp_interop peft_tokenizer nlohmann_json::nlohmann_json)
 if(TARGET test_llama_cpp_interop)
   add_dependencies(test_llama_cpp_interop peft_cli)
 endif()
+# What `peft train` writes against hand-written goldens of PEFT's format.
+peft_test(test_peft_format nlohmann_json::nlohmann_json)
+if(TARGET test_peft_format)
+  add_dependencies(test_peft_format peft_cli)
+endif()

@@ -68,6 +68,11 @@ void save_peft_dir(const std::string& dir, const AdapterConfig& cfg,
   pc.peft_type = vera ? "VERA" : "LORA";
   pc.dropout = cfg.method == "delta-lora" ? 0.0 : cfg.dropout;
   pc.use_rslora = cfg.rslora;
+  // PEFT records the init it was created with: "gaussian" as that string, the
+  // default (Kaiming A, zero B) as true. PiSSA and Delta-LoRA are saved as
+  // rank-2r LoRAs on the original base, which PEFT's own conversion marks
+  // true (peft_model.py, path_initial_model_for_weight_conversion).
+  pc.init_lora_weights = !vera && cfg.init == "gaussian" && cfg.method != "delta-lora" ? "gaussian" : "true";
   bool first = true;
   for (const auto& [layer, adapter] : layers) {
     if (!adapter) continue;
