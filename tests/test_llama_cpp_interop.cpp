@@ -16,6 +16,7 @@
 // on a busy machine) and one chunk per batch.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -192,6 +193,16 @@ TEST(LlamaCppProtocol, BaseModelPerplexityMatchesAndShortTextIsRefused) {
   CliResult s = run_cli({"perplexity", "-m", base_model(), "-d", t.eval, "--protocol", "llama.cpp", "-c", "512"});
   EXPECT_EQ(s.rc, 2);
   EXPECT_NE(s.err.find("error: [perplexity]"), std::string::npos) << s.err;
+  // Flags of the other protocol, and unknown protocols, are refused.
+  for (const std::vector<std::string>& extra : std::vector<std::vector<std::string>>{
+           {"--protocol", "llama.cpp", "--stride", "16"}, {"--chunks", "2"}, {"--protocol", "llama"}}) {
+    std::vector<std::string> a{"perplexity", "-m", base_model(), "-d", t.eval};
+    a.insert(a.end(), extra.begin(), extra.end());
+    CliResult e = run_cli(a);
+    EXPECT_EQ(e.rc, 2) << extra.back();
+    EXPECT_EQ(e.err.rfind("error: [perplexity]", 0), 0u) << e.err;
+    EXPECT_EQ(std::count(e.err.begin(), e.err.end(), '\n'), 1) << e.err;
+  }
   fs::remove_all(t.dir);
 }
 
