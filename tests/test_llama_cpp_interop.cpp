@@ -4,7 +4,8 @@
 //   - llama-perplexity --lora gives the PPL `peft perplexity --adapter
 //     --protocol llama.cpp` gives (relative 1e-4), and the adapter moved it;
 //   - llama-export-lora's merge of our GGUF adapter scores the NLL of our own
-//     `peft merge` output (relative 1e-4).
+//     `peft merge` output (relative 1e-4), and llama-perplexity scores our
+//     merged GGUF as we score the base with the adapter.
 // Full fine-tuning writes a GGUF model: llama-perplexity must score it as we
 // do. And llama-tokenize must give our ids for every GGUF vocabulary in
 // ../shared over llama.cpp's test strings (.inp).
@@ -147,6 +148,12 @@ TEST_P(LlamaCppAdapter, PerplexityAndMergeMatchLlamaCpp) {
       << mc.method << ": llama-export-lora merge NLL " << nll_llama_merge << ", peft merge " << nll_our_merge;
   std::printf("[ %s ] merged NLL: llama-export-lora %.7f  peft merge %.7f\n", mc.method, nll_llama_merge,
               nll_our_merge);
+  // And llama.cpp reads our merged GGUF as the base plus the adapter.
+  const double llama_ppl_our_merge = llama_final_ppl(run_llama("llama-perplexity", llama_ppl_args(merged_ours, t.eval)));
+  EXPECT_LT(relative(llama_ppl_our_merge, our_ppl_v), 1e-4)
+      << mc.method << ": llama-perplexity on peft merge's GGUF " << llama_ppl_our_merge << ", ours with the adapter "
+      << our_ppl_v;
+  std::printf("[ %s ] llama-perplexity on peft merge's GGUF %.4f\n", mc.method, llama_ppl_our_merge);
   fs::remove_all(t.dir);
 }
 
