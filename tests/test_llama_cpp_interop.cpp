@@ -282,6 +282,22 @@ TEST_P(LlamaCppTokenize, SameIdsAsLlamaTokenize) {
     }
   }
   EXPECT_EQ(mismatches, 0);
+
+  // And through the command itself, on one long text: all the strings joined
+  // by newlines (`peft tokenize` prints the ids separated by spaces).
+  std::string all;
+  for (const std::string& text : texts) all += text + "\n";
+  write_file(file, all);
+  CliResult l = run_llama("llama-tokenize", {"-m", gguf, "-f", file, "--ids", "--log-disable", "--no-escape"});
+  CliResult p = run_cli({"tokenize", "--tokenizer", gguf, "--file", file});
+  ASSERT_EQ(p.rc, 0) << p.err;
+  std::vector<int32_t> ours;
+  std::istringstream in(p.out);
+  int32_t id;
+  while (in >> id) ours.push_back(id);
+  std::vector<int32_t> theirs = parse_llama_ids(l.out);
+  EXPECT_GT(theirs.size(), 100u);
+  EXPECT_EQ(ours, theirs);
   fs::remove_all(dir);
 }
 
