@@ -110,6 +110,8 @@ struct MethodCase {
   const char* lr;  // large enough that a few steps move the PPL visibly
 };
 
+void PrintTo(const MethodCase& c, std::ostream* os) { *os << c.method; }
+
 class LlamaCppAdapter : public ::testing::TestWithParam<MethodCase> {};
 
 TEST_P(LlamaCppAdapter, PerplexityAndMergeMatchLlamaCpp) {
@@ -256,6 +258,8 @@ const VocabCase kVocabs[] = {
     {"tokenizers/llama.cpp-vocab/ggml-vocab-gpt-2.gguf", "tokenizers/llama.cpp-vocab/ggml-vocab-gpt-2.gguf.inp"},
     {"tokenizers/llama.cpp-vocab/ggml-vocab-bert-bge.gguf", "tokenizers/llama.cpp-vocab/ggml-vocab-bert-bge.gguf.inp"},
 };
+
+void PrintTo(const VocabCase& c, std::ostream* os) { *os << c.gguf; }
 
 class LlamaCppTokenize : public ::testing::TestWithParam<VocabCase> {};
 

@@ -101,6 +101,8 @@ bool same_value(const json& a, const json& b) {
   return a == b;
 }
 
+void PrintTo(const FormatCase& c, std::ostream* os) { *os << c.method; }
+
 class PeftFormat : public ::testing::TestWithParam<FormatCase> {};
 
 TEST_P(PeftFormat, TrainWritesPeftsKeysShapesAndConfig) {
