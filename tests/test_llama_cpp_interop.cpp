@@ -312,14 +312,19 @@ INSTANTIATE_TEST_SUITE_P(Vocabs, LlamaCppTokenize, ::testing::ValuesIn(kVocabs),
   return n;
 });
 
-// A vocabulary added to ../shared must be added to kVocabs above.
+// A GGUF file added anywhere in ../shared must be added to kVocabs above.
 TEST(LlamaCppTokenizeCoverage, EveryGgufVocabularyInSharedIsChecked) {
   std::set<std::string> listed;
-  for (const VocabCase& v : kVocabs) listed.insert(fs::path(v.gguf).filename().string());
-  for (const auto& e : fs::directory_iterator(shared_path("tokenizers/llama.cpp-vocab"))) {
+  for (const VocabCase& v : kVocabs) listed.insert(fs::path(shared_path(v.gguf)).lexically_normal().string());
+  const fs::path root = fs::path(shared_path("models")).parent_path();
+  int seen = 0;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
     if (e.path().extension() != ".gguf") continue;
-    EXPECT_TRUE(listed.count(e.path().filename().string())) << e.path() << " is not checked against llama-tokenize";
+    ++seen;
+    EXPECT_TRUE(listed.count(fs::absolute(e.path()).lexically_normal().string()))
+        << e.path() << " is not checked against llama-tokenize";
   }
+  EXPECT_EQ(seen, static_cast<int>(std::size(kVocabs)));
 }
 
 }  // namespace
