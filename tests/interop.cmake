@@ -9,3 +9,5 @@ peft_test(test_peft_format nlohmann_json::nlohmann_json)
 if(TARGET test_peft_format)
   add_dependencies(test_peft_format peft_cli)
 endif()
+# The perplexity protocols of src/train/perplexity.h, in the library.
+peft_test(test_perplexity peft_train)
