@@ -101,7 +101,7 @@ TEST(TokenizerGguf, BertBgeMatchesReferenceIds) { expect_vocab_file_matches("ggm
 
 TEST(TokenizerGguf, Gpt2RoundTripsReferenceTexts) {
   auto tok = load_tokenizer(shared_path("tokenizers/llama.cpp-vocab/ggml-vocab-gpt-2.gguf"));
-  EXPECT_EQ(tok->summary(), "gpt2 (byte-level BPE), 50257 tokens, bos 50256, eos 50256");
+  EXPECT_EQ(tok->summary(), "byte-level BPE (pre-tokenizer gpt-2), 50257 tokens, bos 50256, eos 50256");
   EXPECT_FALSE(tok->adds_bos());
   for (const VocabCase& c : read_cases("tokenizers/llama.cpp-vocab/ggml-vocab-gpt-2.gguf")) {
     EXPECT_EQ(tok->decode(c.ids), c.text);

@@ -3,6 +3,7 @@
 #include <queue>
 
 #include "core/error.h"
+#include "tokenizer/bpe_pre_tokenizer.h"
 #include "tokenizer/byte_unicode.h"
 #include "tokenizer/utf8.h"
 
@@ -58,11 +59,20 @@ BpeTokenizer::BpeTokenizer(BpeVocab vocab) : v_(std::move(vocab)) {
     if (a < 0 || b < 0 || ab < 0) continue;
     merges_.emplace(pair_key(a, b), Merge{static_cast<int32_t>(r), ab});  // first (best) rank wins
   }
-  regex_ = std::make_unique<RegexSplitter>(v_.split_regex);
+  if (v_.split_regexes.empty()) fail("tokenizer", "BPE vocabulary without a pre-tokenizer regex");
+  for (const std::string& r : v_.split_regexes) regexes_.push_back(std::make_unique<RegexSplitter>(to_pcre2(r)));
 }
 
 void BpeTokenizer::encode_word(std::string_view raw, std::vector<int32_t>& out) const {
   const std::string word = bytes_to_unicode(raw);
+  if (word.empty()) return;
+  if (v_.ignore_merges) {
+    const int32_t whole = lookup(word);
+    if (whole >= 0) {
+      out.push_back(whole);
+      return;
+    }
+  }
   std::vector<Symbol> syms;
   std::string scratch;
   for (size_t off = 0; off < word.size();) {
@@ -118,7 +128,17 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_specia
       out.push_back(p.token);
       continue;
     }
-    for (std::string_view word : regex_->split(p.text)) encode_word(word, out);
+    // Each regex cuts every piece the one before left; lookarounds see only
+    // the piece they run on.
+    std::vector<std::string_view> pieces{p.text};
+    std::vector<std::string_view> next;
+    for (const auto& re : regexes_) {
+      next.clear();
+      for (std::string_view piece : pieces)
+        for (std::string_view sub : re->split(piece)) next.push_back(sub);
+      pieces.swap(next);
+    }
+    for (std::string_view word : pieces) encode_word(word, out);
   }
   if (add_special && v_.add_eos && v_.eos >= 0) out.push_back(v_.eos);
   return out;
@@ -141,7 +161,7 @@ std::string BpeTokenizer::decode(const std::vector<int32_t>& ids, bool skip_spec
 }
 
 std::string BpeTokenizer::summary() const {
-  return v_.name + " (byte-level BPE), " + std::to_string(vocab_size()) + " tokens, bos " + std::to_string(v_.bos) +
+  return "byte-level BPE (pre-tokenizer " + v_.name + "), " + std::to_string(vocab_size()) + " tokens, bos " + std::to_string(v_.bos) +
          ", eos " + std::to_string(v_.eos);
 }
 

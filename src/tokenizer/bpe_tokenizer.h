@@ -1,7 +1,9 @@
 // Byte-level BPE (GGUF tokenizer.ggml.model = "gpt2"), as GPT-2 defines it:
 //
 //   text -> split on literal special tokens
-//        -> each stretch cut into words by the pre-tokenizer regex
+//        -> each stretch cut into words by the pre-tokenizer regexes, run
+//           in order, each cutting every piece into its matches and the
+//           stretches between them (bpe_pre_tokenizer.h)
 //        -> each word's bytes shown as characters (byte_unicode.h)
 //        -> repeatedly apply the merge of lowest rank among adjacent symbol
 //           pairs (ties: leftmost), ranks being positions in the merge list
@@ -25,8 +27,11 @@ struct BpeVocab {
   std::vector<std::string> tokens;  // byte-mapped text
   std::vector<int32_t> types;       // TokenType values; empty: all Normal
   std::vector<std::string> merges;  // "left right", highest priority first
-  std::string split_regex = kGpt2SplitRegex;
-  std::string name = "gpt2";        // for summary()
+  // Oniguruma spelling (as tokenizer.json writes them); see to_pcre2().
+  std::vector<std::string> split_regexes = {kGpt2SplitRegex};
+  // A word that is itself a token is emitted as it is, unmerged.
+  bool ignore_merges = false;
+  std::string name = "gpt-2";       // the pre-tokenizer, for summary()
   int32_t bos = -1, eos = -1, unk = -1;
   bool add_bos = false;
   bool add_eos = false;
@@ -55,7 +60,7 @@ class BpeTokenizer : public TypedVocabTokenizer {
 
   BpeVocab v_;  // tokens and types moved into the base
   std::unordered_map<uint64_t, Merge> merges_;  // (left id << 32 | right id) -> rank, merged id
-  std::unique_ptr<RegexSplitter> regex_;
+  std::vector<std::unique_ptr<RegexSplitter>> regexes_;
 };
 
 }  // namespace peft

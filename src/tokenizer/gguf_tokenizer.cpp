@@ -2,6 +2,7 @@
 // struct of the model it names.
 #include "core/error.h"
 #include "io/gguf.h"
+#include "tokenizer/bpe_pre_tokenizer.h"
 #include "tokenizer/bpe_tokenizer.h"
 #include "tokenizer/spm_tokenizer.h"
 #include "tokenizer/tokenizer.h"
@@ -57,16 +58,22 @@ std::unique_ptr<Tokenizer> load_bpe(const GgufFile& f) {
   v.types = read_types(f, n);
   if (!f.has("tokenizer.ggml.merges")) fail("tokenizer", f.path() + ": byte-level BPE without tokenizer.ggml.merges");
   v.merges = f.get_string_array("tokenizer.ggml.merges");
-  // The pre-tokenizer regex is named, not stored; we know GPT-2's.
-  std::string pre = f.get_string("tokenizer.ggml.pre", "gpt-2");
-  if (pre != "gpt-2" && pre != "gpt2")
-    fail("tokenizer", f.path() + ": BPE pre-tokenizer '" + pre + "' is not supported (only gpt-2)");
-  v.split_regex = kGpt2SplitRegex;
-  v.name = "gpt2";
+  // The pre-tokenizer is named, not stored (bpe_pre_tokenizer.h). Like
+  // llama.cpp, a file that names none gets llama.cpp's "default".
+  const std::string pre = f.get_string("tokenizer.ggml.pre", "default");
+  const BpePreTokenizer* spec = find_bpe_pre_tokenizer(pre);
+  if (!spec) {
+    if (is_unsupported_llama_cpp_pre(pre))
+      fail("tokenizer", f.path() + ": BPE pre-tokenizer '" + pre + "' (tokenizer.ggml.pre) is not byte-level BPE and is not supported");
+    fail("tokenizer", f.path() + ": unknown BPE pre-tokenizer '" + pre + "' (tokenizer.ggml.pre)");
+  }
+  v.split_regexes = spec->regexes;
+  v.ignore_merges = spec->ignore_merges;
+  v.name = spec->name;
   v.bos = read_id(f, "tokenizer.ggml.bos_token_id", -1, n);
   v.eos = read_id(f, "tokenizer.ggml.eos_token_id", -1, n);
   v.unk = read_id(f, "tokenizer.ggml.unknown_token_id", -1, n);
-  v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token", false);
+  v.add_bos = f.get_bool("tokenizer.ggml.add_bos_token", spec->add_bos);
   v.add_eos = f.get_bool("tokenizer.ggml.add_eos_token", false);
   return std::make_unique<BpeTokenizer>(std::move(v));
 }
