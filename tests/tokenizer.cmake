@@ -3,3 +3,5 @@ peft_test(test_tokenizer_gguf peft_tokenizer)
 peft_test(test_tokenize_cli peft_tokenizer)
 peft_test(test_tokenizer_goldens peft_tokenizer)
 peft_test(test_tokenizer_bpe_wordpiece peft_tokenizer)
+peft_test(test_tokenizer_pretok peft_tokenizer)
+

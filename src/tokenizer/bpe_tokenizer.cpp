@@ -3,7 +3,6 @@
 #include <queue>
 
 #include "core/error.h"
-#include "tokenizer/bpe_pre_tokenizer.h"
 #include "tokenizer/byte_unicode.h"
 #include "tokenizer/utf8.h"
 
@@ -59,8 +58,7 @@ BpeTokenizer::BpeTokenizer(BpeVocab vocab) : v_(std::move(vocab)) {
     if (a < 0 || b < 0 || ab < 0) continue;
     merges_.emplace(pair_key(a, b), Merge{static_cast<int32_t>(r), ab});  // first (best) rank wins
   }
-  if (v_.split_regexes.empty()) fail("tokenizer", "BPE vocabulary without a pre-tokenizer regex");
-  for (const std::string& r : v_.split_regexes) regexes_.push_back(std::make_unique<RegexSplitter>(to_pcre2(r)));
+  splitter_ = std::make_unique<RegexSequenceSplitter>(v_.split_regexes);
 }
 
 void BpeTokenizer::encode_word(std::string_view raw, std::vector<int32_t>& out) const {
@@ -128,17 +126,7 @@ std::vector<int32_t> BpeTokenizer::encode(std::string_view text, bool add_specia
       out.push_back(p.token);
       continue;
     }
-    // Each regex cuts every piece the one before left; lookarounds see only
-    // the piece they run on.
-    std::vector<std::string_view> pieces{p.text};
-    std::vector<std::string_view> next;
-    for (const auto& re : regexes_) {
-      next.clear();
-      for (std::string_view piece : pieces)
-        for (std::string_view sub : re->split(piece)) next.push_back(sub);
-      pieces.swap(next);
-    }
-    for (std::string_view word : pieces) encode_word(word, out);
+    for (std::string_view word : splitter_->split(p.text)) encode_word(word, out);
   }
   if (add_special && v_.add_eos && v_.eos >= 0) out.push_back(v_.eos);
   return out;

@@ -60,7 +60,7 @@ class BpeTokenizer : public TypedVocabTokenizer {
 
   BpeVocab v_;  // tokens and types moved into the base
   std::unordered_map<uint64_t, Merge> merges_;  // (left id << 32 | right id) -> rank, merged id
-  std::vector<std::unique_ptr<RegexSplitter>> regexes_;
+  std::unique_ptr<RegexSequenceSplitter> splitter_;
 };
 
 }  // namespace peft

@@ -4,6 +4,7 @@
 #include <pcre2.h>
 
 #include "core/error.h"
+#include "tokenizer/bpe_pre_tokenizer.h"
 #include "tokenizer/utf8.h"
 
 namespace peft {
@@ -44,6 +45,10 @@ std::vector<std::string_view> RegexSplitter::split(std::string_view text) const 
   size_t offset = 0;   // where the next search starts
   while (offset < text.size()) {
     int rc = pcre2_match(impl_->code, subject, text.size(), offset, 0, md.get(), nullptr);
+    // JIT's stack is small (long runs of white space against \s+(?!\S));
+    // the interpreter keeps its backtracking on the heap.
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+      rc = pcre2_match(impl_->code, subject, text.size(), offset, PCRE2_NO_JIT, md.get(), nullptr);
     if (rc == PCRE2_ERROR_NOMATCH) break;
     if (rc < 0) fail("tokenizer", "pre-tokenizer regex failed (PCRE2 error " + std::to_string(rc) + ")");
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md.get());
@@ -60,6 +65,25 @@ std::vector<std::string_view> RegexSplitter::split(std::string_view text) const 
     }
   }
   if (covered < text.size()) pieces.push_back(text.substr(covered));
+  return pieces;
+}
+
+RegexSequenceSplitter::RegexSequenceSplitter(const std::vector<std::string>& patterns) {
+  if (patterns.empty()) fail("tokenizer", "pre-tokenizer without a regex");
+  for (const std::string& p : patterns) stages_.push_back(std::make_unique<RegexSplitter>(to_pcre2(p)));
+}
+
+std::vector<std::string_view> RegexSequenceSplitter::split(std::string_view text) const {
+  std::vector<std::string_view> pieces;
+  if (text.empty()) return pieces;
+  pieces.push_back(text);
+  std::vector<std::string_view> next;
+  for (const auto& stage : stages_) {
+    next.clear();
+    for (std::string_view piece : pieces)
+      for (std::string_view sub : stage->split(piece)) next.push_back(sub);
+    pieces.swap(next);
+  }
   return pieces;
 }
 

@@ -26,4 +26,17 @@ class RegexSplitter {
   std::unique_ptr<Impl> impl_;
 };
 
+// Several regexes run in order, as byte-level BPE pre-tokenizers use them:
+// each cuts every piece the one before left into its matches and the
+// stretches between them; lookarounds see only the piece they run on.
+class RegexSequenceSplitter {
+ public:
+  // `patterns` in Oniguruma spelling (tokenizer.json's); see to_pcre2().
+  explicit RegexSequenceSplitter(const std::vector<std::string>& patterns);
+  std::vector<std::string_view> split(std::string_view text) const;
+
+ private:
+  std::vector<std::unique_ptr<RegexSplitter>> stages_;
+};
+
 }  // namespace peft

@@ -5,10 +5,12 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "core/error.h"
 #include "core/log.h"
 #include "io/atomic_file.h"
+#include "tokenizer/bpe_pre_json.h"
 #include "tokenizer/vocab_types.h"
 
 namespace peft {
@@ -35,6 +37,15 @@ Json added_token(int32_t id, const std::string& content, bool special) {
               {"rstrip", false},   {"normalized", false}, {"special", special}};
 }
 
+// Appends key -> value to an ordered object unless the key is there already
+// (`seen` tracks the keys). ordered_json looks keys up linearly, so adding
+// 150k tokens through contains()/operator[] would take minutes.
+bool append_new_key(Json& object, std::unordered_set<std::string>& seen, const std::string& key, Json value) {
+  if (!seen.insert(key).second) return false;
+  object.get_ref<Json::object_t&>().Container::emplace_back(key, std::move(value));
+  return true;
+}
+
 Json template_processing(const std::string& bos, const std::string& eos, int32_t bos_id, int32_t eos_id) {
   auto seq = [&](const char* which, int type_id) {
     Json items = Json::array();
@@ -52,13 +63,15 @@ Json template_processing(const std::string& bos, const std::string& eos, int32_t
 }
 
 
-// A byte-level BPE with GPT-2's split: tokens, merges and special tokens copy
-// across as they are; the ByteLevel pre-tokenizer (with its built-in GPT-2
-// regex) and decoder stand for what GGUF names "gpt-2".
+// A byte-level BPE: tokens, merges and special tokens copy across as they
+// are; the pre-tokenizer GGUF names becomes the Split regexes it stands for
+// (bpe_pre_json.h), with ByteLevel mapping the bytes.
 bool gpt2_vocab_to_tokenizer_json(const GgufFile& f, HfTokenizerFiles* out, std::string* why_not) {
-  const std::string pre = f.get_string("tokenizer.ggml.pre", "gpt-2");
-  if (pre != "gpt-2" && pre != "gpt2") {
-    *why_not = "GGUF BPE pre-tokenizer '" + pre + "' cannot be written as tokenizer.json yet (only gpt-2)";
+  const std::string pre = f.get_string("tokenizer.ggml.pre", "default");
+  const BpePreTokenizer* spec = find_bpe_pre_tokenizer(pre);
+  if (!spec) {
+    *why_not = "GGUF BPE pre-tokenizer '" + pre + "' is " +
+               (is_unsupported_llama_cpp_pre(pre) ? "not byte-level BPE" : "unknown") + " and cannot be written as tokenizer.json";
     return false;
   }
   const std::vector<std::string> tokens = f.get_string_array("tokenizer.ggml.tokens");
@@ -73,13 +86,14 @@ bool gpt2_vocab_to_tokenizer_json(const GgufFile& f, HfTokenizerFiles* out, std:
   }
   const int32_t bos = read_id(f, "tokenizer.ggml.bos_token_id", -1, n);
   const int32_t eos = read_id(f, "tokenizer.ggml.eos_token_id", -1, n);
-  const bool add_bos = f.get_bool("tokenizer.ggml.add_bos_token", false) && bos >= 0;
+  const bool add_bos = f.get_bool("tokenizer.ggml.add_bos_token", spec->add_bos) && bos >= 0;
   const bool add_eos = f.get_bool("tokenizer.ggml.add_eos_token", false) && eos >= 0;
 
   Json vocab = Json::object();
+  std::unordered_set<std::string> seen;
   Json added = Json::array();
   for (size_t i = 0; i < n; ++i) {
-    if (!vocab.contains(tokens[i])) vocab[tokens[i]] = static_cast<int32_t>(i);
+    append_new_key(vocab, seen, tokens[i], static_cast<int32_t>(i));
     if (types[i] == TokenType::Control || types[i] == TokenType::Unknown)
       added.push_back(added_token(static_cast<int32_t>(i), tokens[i], true));
     else if (types[i] == TokenType::UserDefined)
@@ -99,7 +113,7 @@ bool gpt2_vocab_to_tokenizer_json(const GgufFile& f, HfTokenizerFiles* out, std:
   j["padding"] = nullptr;
   j["added_tokens"] = added;
   j["normalizer"] = nullptr;
-  j["pre_tokenizer"] = byte_level;
+  j["pre_tokenizer"] = bpe_pre_tokenizer_json(*spec);
   j["post_processor"] = add_bos || add_eos ? template_processing(add_bos ? tokens[bos] : "", add_eos ? tokens[eos] : "", bos, eos)
                                            : Json(nullptr);
   j["decoder"] = byte_level;
@@ -110,12 +124,12 @@ bool gpt2_vocab_to_tokenizer_json(const GgufFile& f, HfTokenizerFiles* out, std:
                 {"end_of_word_suffix", ""},
                 {"fuse_unk", false},
                 {"byte_fallback", false},
-                {"ignore_merges", false},
+                {"ignore_merges", spec->ignore_merges},
                 {"vocab", vocab},
                 {"merges", merge_list}};
   out->tokenizer_json = j.dump(2, ' ', false, Json::error_handler_t::replace) + "\n";
   Json c;
-  c["tokenizer_class"] = "GPT2TokenizerFast";
+  c["tokenizer_class"] = spec->name == "gpt-2" ? "GPT2TokenizerFast" : "PreTrainedTokenizerFast";
   c["add_bos_token"] = add_bos;
   c["add_eos_token"] = add_eos;
   if (bos >= 0) c["bos_token"] = tokens[bos];
@@ -162,13 +176,13 @@ bool gguf_vocab_to_tokenizer_json(const GgufFile& f, HfTokenizerFiles* out, std:
   // byte and user-defined tokens are never the result of a merge.
   std::unordered_map<std::string, int32_t> normal;
   Json vocab = Json::object();
+  std::unordered_set<std::string> seen;
   size_t duplicates = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (vocab.contains(tokens[i])) {
+    if (!append_new_key(vocab, seen, tokens[i], static_cast<int32_t>(i))) {
       ++duplicates;
       continue;
     }
-    vocab[tokens[i]] = static_cast<int32_t>(i);
     if (types[i] == TokenType::Normal) normal.emplace(tokens[i], static_cast<int32_t>(i));
   }
   if (duplicates) log_warn(f.path() + ": " + std::to_string(duplicates) + " duplicate piece(s) kept once in tokenizer.json");
@@ -308,16 +322,24 @@ bool tokenizer_json_to_gguf_vocab(const std::string& dir, std::vector<std::pair<
   const bool metaspace = any_part(pre, "pretokenizers", [](const J& p) { return p.value("type", "") == "Metaspace"; });
   const bool bpe = model.value("type", "") == "BPE";
   const bool spm = bpe && model.value("byte_fallback", false) && (replaces_space || metaspace);
-  // GPT-2's own layout: no normalizer, a ByteLevel pre-tokenizer splitting
-  // with its built-in regex. A Split with another regex (Llama-3, Qwen2) has
-  // no GGUF form we can name with certainty.
-  const bool gpt2 = bpe && !model.value("byte_fallback", false) && normalizer.is_null() && pre.is_object() &&
-                    pre.value("type", "") == "ByteLevel" && pre.value("use_regex", true);
+  // Byte-level BPE: no normalizer (or NFC, which llama.cpp's Qwen 2
+  // conversion drops too), and a pre-tokenizer that GGUF can name.
+  std::string bpe_why;
+  const BpePreTokenizer* bpe_pre = nullptr;
+  if (bpe && !model.value("byte_fallback", false) && !spm) {
+    if (!normalizer.is_null() && !(normalizer.is_object() && normalizer.value("type", "") == "NFC"))
+      bpe_why = "its normalizer has no GGUF form";
+    else
+      bpe_pre = bpe_pre_tokenizer_from_json(pre, model.value("ignore_merges", false), &bpe_why);
+  }
+  const bool gpt2 = bpe_pre != nullptr;
   if (!spm && !gpt2) {
     *why_not = path + " is neither a SentencePiece-style BPE (byte_fallback, '\xE2\x96\x81' for spaces) nor a "
-               "byte-level BPE with GPT-2's split";
+               "byte-level BPE with a pre-tokenizer GGUF can name" + (bpe_why.empty() ? "" : ": " + bpe_why);
     return false;
   }
+  if (gpt2 && normalizer.is_object())
+    log_warn(path + ": the NFC normalizer has no GGUF form and is left out (as llama.cpp does)");
   bool add_space_prefix =
       any_part(normalizer, "normalizers",
                [](const J& n) { return n.value("type", "") == "Prepend" && n.value("prepend", "") == kSpace; }) ||
@@ -428,7 +450,7 @@ bool tokenizer_json_to_gguf_vocab(const std::string& dir, std::vector<std::pair<
 
   keys->clear();
   keys->emplace_back("tokenizer.ggml.model", GgufValue::string(spm ? "llama" : "gpt2"));
-  if (gpt2) keys->emplace_back("tokenizer.ggml.pre", GgufValue::string("gpt-2"));
+  if (gpt2) keys->emplace_back("tokenizer.ggml.pre", GgufValue::string(bpe_pre->name));
   keys->emplace_back("tokenizer.ggml.tokens", GgufValue::string_array(tokens));
   if (spm) keys->emplace_back("tokenizer.ggml.scores", GgufValue::f32_array(scores));
   if (gpt2) keys->emplace_back("tokenizer.ggml.merges", GgufValue::string_array(merge_strings));

@@ -3,10 +3,11 @@
 //  - SentencePiece-style BPE (GGUF tokenizer.ggml.model = "llama": pieces,
 //    scores, token types) ↔ a BPE model with byte_fallback, as transformers'
 //    Llama converter writes it;
-//  - byte-level BPE with GPT-2's pre-tokenizer (GGUF "gpt2" with pre "gpt-2")
-//    ↔ a BPE model with a ByteLevel pre-tokenizer. Both store the merges, so
-//    these copy across unchanged. Other pre-tokenizers (Llama-3, Qwen2, ...)
-//    are named, not stored, in GGUF, and are not converted yet.
+//  - byte-level BPE (GGUF "gpt2") ↔ a BPE model with a ByteLevel
+//    pre-tokenizer. Both store the merges, so these copy across unchanged;
+//    the pre-tokenizer, which GGUF only names (tokenizer.ggml.pre), is
+//    written as the Split regexes the name stands for and recognised from
+//    them on the way back (bpe_pre_json.h).
 //
 // For SentencePiece the two segmentations agree because of how the merges are derived: the
 // GGUF algorithm repeatedly merges the adjacent pair whose concatenation is
@@ -31,7 +32,7 @@ struct HfTokenizerFiles {
   std::string tokenizer_config_json;  // tokenizer_config.json text
 };
 
-// From a GGUF file with a "llama" or GPT-2 style "gpt2" vocabulary. Returns false and sets
+// From a GGUF file with a "llama" or byte-level "gpt2" vocabulary. Returns false and sets
 // *why_not for vocabularies this cannot express (other tokenizer models, no
 // vocabulary); throws "[tokenizer] <path>: ..." for an inconsistent one.
 bool gguf_vocab_to_tokenizer_json(const GgufFile& f, HfTokenizerFiles* out, std::string* why_not);
@@ -40,7 +41,7 @@ bool gguf_vocab_to_tokenizer_json(const GgufFile& f, HfTokenizerFiles* out, std:
 // when present): the tokenizer.ggml.* keys of an equivalent "llama"
 // or "gpt2" vocabulary. Returns false and sets *why_not when the tokenizer is
 // neither of the two kinds above (e.g. WordPiece, Unigram, a byte-level BPE
-// with its own split regex) or the directory has none; throws "[tokenizer] <path>: ..." for a malformed file.
+// whose pre-tokenizer llama.cpp has no name for) or the directory has none; throws "[tokenizer] <path>: ..." for a malformed file.
 bool tokenizer_json_to_gguf_vocab(const std::string& dir, std::vector<std::pair<std::string, GgufValue>>* keys,
                                   std::string* why_not);
 
