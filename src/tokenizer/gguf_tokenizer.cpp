@@ -60,7 +60,8 @@ std::unique_ptr<Tokenizer> load_bpe(const GgufFile& f) {
   v.merges = f.get_string_array("tokenizer.ggml.merges");
   // The pre-tokenizer is named, not stored (bpe_pre_tokenizer.h). Like
   // llama.cpp, a file that names none gets llama.cpp's "default".
-  const std::string pre = f.get_string("tokenizer.ggml.pre", "default");
+  std::string pre = f.get_string("tokenizer.ggml.pre", "default");
+  if (pre.empty()) pre = "default";
   const BpePreTokenizer* spec = find_bpe_pre_tokenizer(pre);
   if (!spec) {
     if (is_unsupported_llama_cpp_pre(pre))

@@ -67,7 +67,8 @@ Json template_processing(const std::string& bos, const std::string& eos, int32_t
 // are; the pre-tokenizer GGUF names becomes the Split regexes it stands for
 // (bpe_pre_json.h), with ByteLevel mapping the bytes.
 bool gpt2_vocab_to_tokenizer_json(const GgufFile& f, HfTokenizerFiles* out, std::string* why_not) {
-  const std::string pre = f.get_string("tokenizer.ggml.pre", "default");
+  std::string pre = f.get_string("tokenizer.ggml.pre", "default");
+  if (pre.empty()) pre = "default";  // as llama.cpp reads it
   const BpePreTokenizer* spec = find_bpe_pre_tokenizer(pre);
   if (!spec) {
     *why_not = "GGUF BPE pre-tokenizer '" + pre + "' is " +
