@@ -44,8 +44,8 @@ std::string LlamaConfig::describe() const {
 
 LlamaConfig config_from_gguf(const GgufFile& f) {
   std::string arch = f.get_string("general.architecture");
-  if (arch != "llama" && arch != "mistral") {
-    fail("model", f.path() + ": unsupported architecture '" + arch + "' (supported: llama, mistral)");
+  if (arch != "llama" && arch != "mistral" && arch != "qwen2" && arch != "qwen3") {
+    fail("model", f.path() + ": unsupported architecture '" + arch + "' (supported: llama, mistral, qwen2, qwen3)");
   }
   LlamaConfig c;
   c.arch = arch;
@@ -60,7 +60,12 @@ LlamaConfig config_from_gguf(const GgufFile& f) {
   c.rope_theta = f.get_float(key("rope.freq_base"), 10000.0);
   if (c.n_heads <= 0) fail("model", f.path() + ": head count must be positive");
   c.head_dim = f.get_int(key("attention.key_length"), c.dim / c.n_heads);
-  c.rope_style = ops::RopeStyle::Interleaved;
+  // llama.cpp rotates Llama and Mistral q/k rows as adjacent pairs (its
+  // converter permutes the rows) and Qwen's as halves (rows as in HF).
+  const bool qwen = arch == "qwen2" || arch == "qwen3";
+  c.rope_style = qwen ? ops::RopeStyle::Half : ops::RopeStyle::Interleaved;
+  c.qkv_bias = arch == "qwen2";  // llama.cpp's Qwen2 always has q/k/v biases
+  c.qk_norm = arch == "qwen3";
   if (f.has(key("rope.scaling.type"))) {
     std::string t = f.get_string(key("rope.scaling.type"));
     if (t == "linear") {

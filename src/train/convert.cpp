@@ -27,17 +27,22 @@ const char* const kTokenizerFiles[] = {"tokenizer.json", "tokenizer_config.json"
 
 // Writes the model as GGUF (F32) in llama.cpp's q/k row order, with the
 // hyperparameters llama.cpp and config_from_gguf read, and `tokenizer_keys`.
+// Qwen2 (q/k/v biases) and Qwen3 (q/k norms) use llama.cpp's tensor names
+// for those (blk.N.attn_q.bias, blk.N.attn_q_norm.weight), which are ours.
 void write_gguf(LlamaModel<float>& m, const std::string& name,
                 const std::vector<std::pair<std::string, GgufValue>>& tokenizer_keys, const std::string& path) {
   const LlamaConfig& c = m.cfg;
-  if (c.arch != "llama" && c.arch != "mistral")
-    fail("convert", "a " + c.arch + " model cannot be written as GGUF yet (supported: llama, mistral)");
-  if (c.qkv_bias || c.qk_norm) fail("convert", "q/k/v biases or q/k norms cannot be written as GGUF " + c.arch);
+  const bool qwen = c.arch == "qwen2" || c.arch == "qwen3";
+  if (c.arch != "llama" && c.arch != "mistral" && !qwen)
+    fail("convert", "a " + c.arch + " model cannot be written as GGUF yet (supported: llama, mistral, qwen2, qwen3)");
+  if (c.qkv_bias != (c.arch == "qwen2") || c.qk_norm != (c.arch == "qwen3"))
+    fail("convert", "q/k/v biases or q/k norms do not match what llama.cpp's " + c.arch + " has");
   if (!c.rope_scaling.type.empty() && c.rope_scaling.type != "linear")
     fail("convert", "rope scaling '" + c.rope_scaling.type + "' cannot be written as GGUF yet (only linear)");
-  // Written in llama.cpp's row order; the model gets its own back afterwards.
+  // Written in llama.cpp's row order (pairs for Llama and Mistral, halves as
+  // in HF for Qwen); the model gets its own back afterwards.
   const ops::RopeStyle original = m.cfg.rope_style;
-  set_rope_layout(m, ops::RopeStyle::Interleaved);
+  set_rope_layout(m, qwen ? ops::RopeStyle::Half : ops::RopeStyle::Interleaved);
 
   auto u32 = [](int64_t v) { return GgufValue::u32(static_cast<uint32_t>(v)); };
   const std::string a = c.arch;
