@@ -197,6 +197,147 @@ TEST(Attention, LargeScoresStayFinite) {
   EXPECT_LT(rel_error(of, oref), 1e-3);  // near one-hot: float rounding of the scores shows
 }
 
+namespace {
+
+// Key padding masks for B = 3 rows of length Tn: full, right-padded to
+// `len`, left-padded with `len` tokens at the end.
+std::vector<uint8_t> padding_mask(int64_t Tn, int64_t len) {
+  std::vector<uint8_t> m(3 * Tn, 0);
+  for (int64_t j = 0; j < Tn; ++j) m[j] = 1;
+  for (int64_t j = 0; j < len; ++j) m[Tn + j] = 1;
+  for (int64_t j = Tn - len; j < Tn; ++j) m[2 * Tn + j] = 1;
+  return m;
+}
+
+}  // namespace
+
+TEST(Attention, KeyPaddingMaskGradientBothDirections) {
+  const auto mask = padding_mask(7, 3);
+  ThreadGuard guard;
+  for (int threads : {1, 8}) {
+    set_threads(threads);
+    for (bool causal : {false, true}) {
+      for (const uint8_t* km : {static_cast<const uint8_t*>(nullptr), mask.data()}) {
+        SCOPED_TRACE(testing::Message() << "threads " << threads << " causal " << causal << " mask " << (km != nullptr));
+        AttnShape s = make_shape(3, 7, 7, 4, 2, 4);
+        s.causal = causal;
+        s.key_mask = km;
+        Rng rng(500 + causal);
+        Inputs in = random_inputs(rng, s);
+        Grads g = run_tiled(in, s);
+        auto loss = [&] { return ref_loss(in, s); };
+        EXPECT_LT(rel_error(g.dq, numeric_grad(in.q, loss)), 1e-6);
+        EXPECT_LT(rel_error(g.dk, numeric_grad(in.k, loss)), 1e-6);
+        EXPECT_LT(rel_error(g.dv, numeric_grad(in.v, loss)), 1e-6);
+        std::vector<double> oref(in.q.size());
+        attention_forward_ref(in.q.data(), in.k.data(), in.v.data(), oref.data(), s);
+        EXPECT_LT(rel_error(g.out, oref), 1e-13);
+        for (double x : g.dq) ASSERT_TRUE(std::isfinite(x));
+      }
+    }
+  }
+}
+
+TEST(Attention, BidirectionalWithSegmentsMatchesReference) {
+  const std::vector<int32_t> segs = {0, 0, 0, 1, 1, 2, 2, 4, 4, 7, 7, 4, 4, 7};
+  const AttnShape base = make_shape(2, 7, 7, 3, 1, 4, segs.data());
+  AttnShape s = base;
+  s.causal = false;
+  Rng rng(510);
+  Inputs in = random_inputs(rng, s);
+  Grads g = run_tiled(in, s);
+  auto loss = [&] { return ref_loss(in, s); };
+  EXPECT_LT(rel_error(g.dq, numeric_grad(in.q, loss)), 1e-6);
+  EXPECT_LT(rel_error(g.dk, numeric_grad(in.k, loss)), 1e-6);
+  EXPECT_LT(rel_error(g.dv, numeric_grad(in.v, loss)), 1e-6);
+}
+
+TEST(Attention, PaddedKeysContributeNothing) {
+  // T 150 spans three query tiles. Every real row's output and gradient is
+  // bit-identical whatever the padded keys and values hold, and a right-padded
+  // row equals the same sequence run alone without padding.
+  const int64_t Tn = 150, len = 83;
+  const auto mask = padding_mask(Tn, len);
+  ThreadGuard guard;
+  for (int threads : {1, 8}) {
+    set_threads(threads);
+    for (bool causal : {false, true}) {
+      SCOPED_TRACE(testing::Message() << "threads " << threads << " causal " << causal);
+      AttnShape s = make_shape(3, Tn, Tn, 4, 2, 8);
+      s.causal = causal;
+      s.key_mask = mask.data();
+      Rng rng(520);
+      Inputs in = random_inputs(rng, s, 1.5);
+      auto run = [&](const Inputs& x) {
+        auto qf = to_float(x.q), kf = to_float(x.k), vf = to_float(x.v), rf = to_float(x.r);
+        std::vector<float> of(qf.size()), lf(s.B * s.Hq * s.Tq), dq(qf.size()), dk(kf.size()), dv(vf.size());
+        attention_forward(qf.data(), kf.data(), vf.data(), of.data(), lf.data(), s);
+        attention_backward(qf.data(), kf.data(), vf.data(), of.data(), rf.data(), lf.data(), dq.data(), dk.data(),
+                           dv.data(), s);
+        return std::vector<std::vector<float>>{of, dq, dk, dv};
+      };
+      auto a = run(in);
+      Inputs junk = in;
+      const int64_t kw = s.Hkv * s.D, qw = s.Hq * s.D;
+      for (int64_t b = 0; b < 3; ++b)
+        for (int64_t j = 0; j < Tn; ++j)
+          if (!mask[b * Tn + j])
+            for (int64_t c = 0; c < kw; ++c) {
+              junk.k[(b * Tn + j) * kw + c] = 100.0 * rng.normal();
+              junk.v[(b * Tn + j) * kw + c] = 100.0 * rng.normal();
+            }
+      auto bj = run(junk);
+      for (int64_t b = 0; b < 3; ++b)
+        for (int64_t j = 0; j < Tn; ++j) {
+          if (!mask[b * Tn + j]) continue;
+          for (int64_t c = 0; c < qw; ++c) {
+            ASSERT_EQ(a[0][(b * Tn + j) * qw + c], bj[0][(b * Tn + j) * qw + c]) << b << " " << j;
+            ASSERT_EQ(a[1][(b * Tn + j) * qw + c], bj[1][(b * Tn + j) * qw + c]) << b << " " << j;
+          }
+          for (int64_t c = 0; c < kw; ++c) {
+            ASSERT_EQ(a[2][(b * Tn + j) * kw + c], bj[2][(b * Tn + j) * kw + c]) << b << " " << j;
+            ASSERT_EQ(a[3][(b * Tn + j) * kw + c], bj[3][(b * Tn + j) * kw + c]) << b << " " << j;
+          }
+        }
+      // Padded keys get no gradient at all.
+      for (int64_t b = 0; b < 3; ++b)
+        for (int64_t j = 0; j < Tn; ++j)
+          if (!mask[b * Tn + j])
+            for (int64_t c = 0; c < kw; ++c) {
+              ASSERT_EQ(a[2][(b * Tn + j) * kw + c], 0.0f);
+              ASSERT_EQ(a[3][(b * Tn + j) * kw + c], 0.0f);
+            }
+      // Row 1 (right-padded) against the same tokens alone, in double.
+      AttnShape one = make_shape(1, len, len, 4, 2, 8);
+      one.causal = causal;
+      std::vector<double> q1(in.q.begin() + Tn * qw, in.q.begin() + (Tn + len) * qw);
+      std::vector<double> k1(in.k.begin() + Tn * kw, in.k.begin() + (Tn + len) * kw);
+      std::vector<double> v1(in.v.begin() + Tn * kw, in.v.begin() + (Tn + len) * kw);
+      std::vector<double> o1(q1.size());
+      attention_forward_ref(q1.data(), k1.data(), v1.data(), o1.data(), one);
+      std::vector<float> got(a[0].begin() + Tn * qw, a[0].begin() + (Tn + len) * qw);
+      EXPECT_LT(rel_error(got, o1), 1e-5);
+    }
+  }
+}
+
+TEST(Attention, CausalLeftPaddingZeroesRowsThatSeeNothing) {
+  // Decoder embedders with left padding: a padded query row before the first
+  // token sees no key and outputs exactly zero, with lse = −inf.
+  const auto mask = padding_mask(9, 4);
+  AttnShape s = make_shape(3, 9, 9, 2, 1, 4);
+  s.key_mask = mask.data();
+  Rng rng(530);
+  Inputs in = random_inputs(rng, s);
+  Grads g = run_tiled(in, s);
+  for (int64_t j = 0; j < 5; ++j)
+    for (int64_t c = 0; c < s.Hq * s.D; ++c) {
+      ASSERT_EQ(g.out[((2 * 9) + j) * s.Hq * s.D + c], 0.0);
+      ASSERT_EQ(g.dq[((2 * 9) + j) * s.Hq * s.D + c], 0.0);
+    }
+  EXPECT_EQ(g.lse[(2 * s.Hq + 0) * 9 + 0], -std::numeric_limits<double>::infinity());
+}
+
 TEST(Attention, BadShapesAreInputErrors) {
   std::vector<float> buf(1024, 0.0f);
   AttnShape s = make_shape(1, 4, 4, 3, 2, 4);  // Hq not a multiple of Hkv

@@ -1,5 +1,6 @@
 #include "model/linear.h"
 
+#include "ops/bias.h"
 #include "ops/matmul.h"
 
 namespace peft {
@@ -17,11 +18,7 @@ void Linear<T>::init(const std::string& name, const std::string& module, int64_t
 template <typename T>
 void Linear<T>::forward(const T* x, T* y, int64_t n, bool training) {
   ops::linear_forward<T>(x, weight.data.get(), y, n, info.in, info.out);
-  if (!bias.empty()) {
-    const T* b = bias.data.get();
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < info.out; ++j) y[i * info.out + j] += b[j];
-  }
+  if (!bias.empty()) ops::bias_add_forward<T>(y, bias.data.get(), n, info.out);
   if (adapter) adapter->forward(x, y, n, training);
 }
 
@@ -29,11 +26,7 @@ template <typename T>
 void Linear<T>::backward(const T* x, const T* dy, T* dx, int64_t n, bool accumulate_dx) {
   if (dx) ops::linear_backward_input<T>(dy, weight.data.get(), dx, n, info.in, info.out, accumulate_dx ? T(1) : T(0));
   if (!weight.frozen()) ops::linear_backward_weight<T>(dy, x, weight.grad.get(), n, info.in, info.out);
-  if (!bias.empty() && !bias.frozen()) {
-    T* db = bias.grad.get();
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < info.out; ++j) db[j] += dy[i * info.out + j];
-  }
+  if (!bias.empty() && !bias.frozen()) ops::bias_add_backward<T>(dy, bias.grad.get(), n, info.out);
   if (adapter) {
     // The adapter adds its share into dx, so dx must hold the base part first.
     adapter->backward(adapter->needs_input_for_backward() ? x : nullptr, dy, dx, n);

@@ -38,35 +38,69 @@ T* scratch(int slot, int64_t n) {
 }
 
 // Which keys query row i (absolute position q_off + i) may see:
-//   j ≤ q_off + i, and the same segment id when segments are given.
+//   j ≤ q_off + i when causal, the same segment id when segments are given,
+//   and only real tokens when a key padding mask is given.
 struct Mask {
   int64_t q_off = 0;
-  const int32_t* seg = nullptr;  // [Tk] of this batch row, or null
+  bool causal = true;
+  const int32_t* seg = nullptr;   // [Tk] of this batch row, or null
+  const uint8_t* keep = nullptr;  // [Tk] of this batch row, or null
+  int64_t tk = 0;
+
   bool allowed(int64_t i, int64_t j) const {
-    return j <= q_off + i && (seg == nullptr || seg[j] == seg[q_off + i]);
+    return (!causal || j <= q_off + i) && (seg == nullptr || seg[j] == seg[q_off + i]) &&
+           (keep == nullptr || keep[j] != 0);
+  }
+  // Row i's scores cover keys begin .. begin + n − 1; keys from begin + limit
+  // on are past the causal limit for every mask. Never negative.
+  int64_t limit(int64_t i, int64_t begin, int64_t n) const {
+    return causal ? std::clamp<int64_t>(q_off + i - begin + 1, 0, n) : n;
+  }
+  // Sets the scores of keys row i may not see (segment or padding) to −inf.
+  template <typename T>
+  void hide(T* S, int64_t lim, int64_t begin, int64_t i) const {
+    if (seg) {
+      const int32_t own = seg[q_off + i];
+      for (int64_t c = 0; c < lim; ++c)
+        if (seg[begin + c] != own) S[c] = -std::numeric_limits<T>::infinity();
+    }
+    if (keep)
+      for (int64_t c = 0; c < lim; ++c)
+        if (keep[begin + c] == 0) S[c] = -std::numeric_limits<T>::infinity();
   }
 };
 
-// Keys [begin, end) that query rows [i0, i1) can see at all. end comes from
-// the causal limit of the last row; begin skips the keys before the first one
-// sharing a segment with any row of the tile (packed examples: the tile only
-// touches its own examples). Every row sees itself, so the range is never empty.
+Mask make_mask(const AttnShape& s, int64_t b) {
+  Mask m;
+  m.q_off = s.Tk - s.Tq;
+  m.causal = s.causal;
+  m.seg = s.segments ? s.segments + b * s.Tk : nullptr;
+  m.keep = s.key_mask ? s.key_mask + b * s.Tk : nullptr;
+  m.tk = s.Tk;
+  return m;
+}
+
+// Keys [begin, end) that query rows [i0, i1) can see at all; begin == end
+// when none can. end is the causal limit of the last row (Tk when
+// bidirectional); both ends are then pulled in past keys no row of the tile
+// can see: padding, and keys of segments the tile does not touch (packed
+// examples: a tile only computes scores against its own examples).
 void key_range(const Mask& m, int64_t i0, int64_t i1, int64_t& begin, int64_t& end) {
-  end = m.q_off + i1;
+  end = m.causal ? m.q_off + i1 : m.tk;
   begin = 0;
-  if (m.seg == nullptr) return;
+  if (m.seg == nullptr && m.keep == nullptr) return;
   int32_t ids[kBlockQ];
   int64_t nid = 0;
-  for (int64_t i = i0; i < i1; ++i) {
-    const int32_t id = m.seg[m.q_off + i];
-    if (std::find(ids, ids + nid, id) == ids + nid) ids[nid++] = id;
-  }
-  begin = m.q_off + i0;  // the first row sees itself
-  for (int64_t j = 0; j < begin; ++j)
-    if (std::find(ids, ids + nid, m.seg[j]) != ids + nid) {
-      begin = j;
-      break;
+  if (m.seg)
+    for (int64_t i = i0; i < i1; ++i) {
+      const int32_t id = m.seg[m.q_off + i];
+      if (std::find(ids, ids + nid, id) == ids + nid) ids[nid++] = id;
     }
+  auto visible = [&](int64_t j) {
+    return (m.keep == nullptr || m.keep[j] != 0) && (m.seg == nullptr || std::find(ids, ids + nid, m.seg[j]) != ids + nid);
+  };
+  while (begin < end && !visible(begin)) ++begin;
+  while (end > begin && !visible(end - 1)) --end;
 }
 
 // Turns one row of scores S[c] (key j = begin + c) into probabilities P in
@@ -74,24 +108,16 @@ void key_range(const Mask& m, int64_t i0, int64_t i1, int64_t& begin, int64_t& e
 // (−inf when none is allowed, in which case the row is all zeros, not NaN).
 template <typename T>
 T softmax_row(T* S, int64_t n, int64_t begin, int64_t i, const Mask& m) {
-  // Keys past the causal limit are masked for every segment layout.
-  const int64_t lim = std::min(n, m.q_off + i - begin + 1);
+  const int64_t lim = m.limit(i, begin, n);
+  m.hide(S, lim, begin, i);
   T mx = -std::numeric_limits<T>::infinity();
-  if (m.seg == nullptr) {
 #pragma omp simd reduction(max : mx)
-    for (int64_t c = 0; c < lim; ++c) mx = S[c] > mx ? S[c] : mx;
-  } else {
-    const int32_t own = m.seg[m.q_off + i];
-    for (int64_t c = 0; c < lim; ++c) {
-      if (m.seg[begin + c] != own) S[c] = -std::numeric_limits<T>::infinity();
-      mx = std::max(mx, S[c]);
-    }
-  }
+  for (int64_t c = 0; c < lim; ++c) mx = S[c] > mx ? S[c] : mx;
   if (mx == -std::numeric_limits<T>::infinity()) {
     std::fill(S, S + n, T(0));
     return mx;
   }
-  // exp(−inf − mx) = 0 takes care of segment-masked keys.
+  // exp(−inf − mx) = 0 takes care of hidden keys.
   const double sum = exp_shift_sum(S, lim, mx);
   std::fill(S + lim, S + n, T(0));
   const T inv = static_cast<T>(1.0 / sum);
@@ -126,18 +152,26 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, T* lse, const
       const int64_t b = task / (nqb * s.Hq);
       const int64_t g = h / rep;
       const int64_t i0 = qb * kBlockQ, i1 = std::min(s.Tq, i0 + kBlockQ), rows = i1 - i0;
-      Mask m{s.Tk - s.Tq, s.segments ? s.segments + b * s.Tk : nullptr};
+      const Mask m = make_mask(s, b);
       int64_t begin, end;
       key_range(m, i0, i1, begin, end);
       const int64_t n = end - begin;
+      T* lse_row = lse + (b * s.Hq + h) * s.Tq;
+      T* op = out + ((b * s.Tq + i0) * s.Hq + h) * s.D;
+      if (n == 0) {  // no row of the tile sees any key
+        for (int64_t r = 0; r < rows; ++r) {
+          lse_row[i0 + r] = -std::numeric_limits<T>::infinity();
+          std::fill(op + r * ldq, op + r * ldq + s.D, T(0));
+        }
+        continue;
+      }
       const T* qp = q + ((b * s.Tq + i0) * s.Hq + h) * s.D;
       const T* kp = k + ((b * s.Tk + begin) * s.Hkv + g) * s.D;
       const T* vp = v + ((b * s.Tk + begin) * s.Hkv + g) * s.D;
       T* S = scores;
       gemm<T>(false, true, rows, n, s.D, static_cast<T>(s.scale), qp, ldq, kp, ldk, T(0), S, n);
-      T* lse_row = lse + (b * s.Hq + h) * s.Tq;
       for (int64_t r = 0; r < rows; ++r) lse_row[i0 + r] = softmax_row(S + r * n, n, begin, i0 + r, m);
-      gemm<T>(false, false, rows, s.D, n, T(1), S, n, vp, ldk, T(0), out + ((b * s.Tq + i0) * s.Hq + h) * s.D, ldq);
+      gemm<T>(false, false, rows, s.D, n, T(1), S, n, vp, ldk, T(0), op, ldq);
     }
   }
 }
@@ -185,7 +219,7 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
       const int64_t part = task % split;
       const int64_t bg = task / split;
       const int64_t b = bg / s.Hkv, g = bg % s.Hkv;
-      Mask m{0, s.segments ? s.segments + b * T_ : nullptr};
+      const Mask m = make_mask(s, b);
       // Where this task's dK/dV accumulate: straight into dk/dv (row stride
       // Hkv·D) or into its private partial (row stride D).
       T *dk_base, *dv_base;
@@ -208,6 +242,10 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
         const T* vp = v + ((b * T_ + begin) * s.Hkv + g) * s.D;
         for (int64_t h = g * rep; h < (g + 1) * rep; ++h) {
           const int64_t row0 = (b * s.Tq + i0) * s.Hq + h;  // token-major row of (b, i0, h)
+          if (n == 0) {  // no row sees a key: the outputs were constant zeros
+            for (int64_t r = 0; r < rows; ++r) std::fill(dq + (row0 + r * s.Hq) * s.D, dq + (row0 + r * s.Hq) * s.D + s.D, T(0));
+            continue;
+          }
           const T* qp = q + row0 * s.D;
           const T* op = out + row0 * s.D;
           const T* dop = dout + row0 * s.D;
@@ -221,17 +259,13 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
             T* Pr = P + r * n;
             T* dPr = dP + r * n;
             const T l = lse_row[i];
-            const int64_t lim = std::min(n, i - begin + 1);
+            const int64_t lim = m.limit(i, begin, n);
             if (l == -std::numeric_limits<T>::infinity()) {  // fully masked row: no gradient
               std::fill(Pr, Pr + n, T(0));
               std::fill(dPr, dPr + n, T(0));
               continue;
             }
-            if (m.seg) {
-              const int32_t own = m.seg[i];
-              for (int64_t c = 0; c < lim; ++c)
-                if (m.seg[begin + c] != own) Pr[c] = -std::numeric_limits<T>::infinity();
-            }
+            m.hide(Pr, lim, begin, i);
             exp_shift(Pr, lim, l);
             std::fill(Pr + lim, Pr + n, T(0));
             double di = 0;
@@ -277,7 +311,7 @@ void attention_forward_ref(const T* q, const T* k, const T* v, T* out, const Att
   const int64_t rep = s.Hq / s.Hkv;
   std::vector<double> p(static_cast<size_t>(s.Tk));
   for (int64_t b = 0; b < s.B; ++b) {
-    Mask m{s.Tk - s.Tq, s.segments ? s.segments + b * s.Tk : nullptr};
+    const Mask m = make_mask(s, b);
     for (int64_t h = 0; h < s.Hq; ++h) {
       const int64_t g = h / rep;
       for (int64_t i = 0; i < s.Tq; ++i) {

@@ -1,5 +1,5 @@
-// Causal grouped-query attention, tiled (flash-attention style) so that memory
-// is O(T) per head: the forward keeps only the output and the row log-sum-exp,
+// Grouped-query attention, causal (decoders) or bidirectional (encoders),
+// tiled (flash-attention style) so that memory is O(T) per head: the forward keeps only the output and the row log-sum-exp,
 // the backward recomputes the scores tile by tile. No [T, T] matrix is kept.
 //
 // Layout is token-major, as the q/k/v projections produce it:
@@ -8,7 +8,14 @@
 // position q_offset + i (q_offset = Tk − Tq: a KV cache holds the first Tk − Tq
 // positions) and attends to keys j ≤ q_offset + i, and only to keys with the
 // same segment id when segments are given (packing several examples in one
-// row keeps attention inside each example).
+// row keeps attention inside each example). Bidirectional attention
+// (causal = false) drops the j ≤ q_offset + i limit. A key padding mask
+// [B, Tk] (1 = token, 0 = padding) hides padded keys from every query: they
+// get probability exactly 0 and receive no gradient. A query row that sees no
+// key at all (a padded row of a left-padded causal batch) outputs zeros and
+// passes no gradient; a padded query row of a bidirectional batch attends to
+// the real keys like any other row, which is harmless because nothing
+// downstream reads it (pooling skips padding).
 //   S = scale · q kᵀ,  P = softmax(S + mask),  out = P v,  lse = logsumexp(S + mask)
 // Backward, with Di = Σ_d dout_id · out_id:
 //   dP = dout vᵀ,  dS = P ⊙ (dP − D),  dq = scale · dS k,  dk = scale · dSᵀ q,  dv = Pᵀ dout
@@ -21,6 +28,8 @@ struct AttnShape {
   int64_t B = 1, Tq = 0, Tk = 0, Hq = 0, Hkv = 0, D = 0;
   double scale = 0;                  // usually 1/sqrt(D)
   const int32_t* segments = nullptr;  // [B, Tk] or null; queries use the last Tq entries
+  bool causal = true;
+  const uint8_t* key_mask = nullptr;  // [B, Tk] or null: 1 = token, 0 = padding (never attended to)
 };
 
 template <typename T>
