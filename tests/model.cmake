@@ -1,1 +1,2 @@
 peft_test(test_model_grad peft_model)
+peft_test(test_bert_grad peft_model)

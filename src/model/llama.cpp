@@ -6,6 +6,7 @@
 #include "core/rng.h"
 
 #include "core/error.h"
+#include "model/act_buffer.h"
 #include "ops/attention.h"
 #include "ops/cross_entropy.h"
 #include "ops/embedding.h"
@@ -18,26 +19,8 @@ namespace peft {
 
 namespace {
 
-// A buffer that is (re)allocated only when it must grow, so repeated steps of
-// the same shape allocate nothing.
 template <typename T>
-struct Buf {
-  AlignedPtr<T> p;
-  int64_t cap = 0;
-  T* get(int64_t n) {
-    if (n > cap) {
-      p = aligned_alloc_uninit<T>(n);
-      cap = n;
-    }
-    return p.get();
-  }
-  T* data() const { return p.get(); }
-  void release() {
-    p.reset();
-    cap = 0;
-  }
-  int64_t bytes() const { return cap * static_cast<int64_t>(sizeof(T)); }
-};
+using Buf = ActBuffer<T>;
 
 template <typename T>
 void add_inplace(T* y, const T* x, int64_t n) {
