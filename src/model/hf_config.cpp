@@ -8,79 +8,13 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "model/config_keys.h"
 
 namespace peft {
 
 namespace {
 
 using Json = nlohmann::json;
-
-std::string brief(const Json& j) {
-  std::string s = j.dump(-1, ' ', true, Json::error_handler_t::replace);
-  if (s.size() > 60) s = s.substr(0, 57) + "...";
-  return s;
-}
-
-// Typed access to one JSON object of config.json; `prefix` ("rope_scaling.")
-// makes error messages name nested keys in full.
-struct KeyReader {
-  const Json& obj;
-  const std::string& label;
-  std::string prefix;
-
-  [[noreturn]] void bad(const std::string& problem) const { fail("config", label + ": " + problem); }
-  std::string name(const std::string& key) const { return "'" + prefix + key + "'"; }
-
-  // Present and not null: transformers treats an explicit null like an
-  // absent key for the options read here.
-  bool has(const std::string& key) const { return obj.contains(key) && !obj[key].is_null(); }
-  const Json& need(const std::string& key) const {
-    if (!has(key)) bad("key " + name(key) + " is missing");
-    return obj[key];
-  }
-
-  int64_t to_positive_int(const std::string& key, const Json& v) const {
-    if (v.is_number_unsigned() || v.is_number_integer()) {
-      if (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
-        bad("key " + name(key) + " is too large: " + brief(v));
-      int64_t x = v.get<int64_t>();
-      if (x <= 0) bad("key " + name(key) + " must be a positive integer, got " + brief(v));
-      return x;
-    }
-    // Some exporters write integers as 8192.0; accept them when exact.
-    if (v.is_number_float()) {
-      double d = v.get<double>();
-      if (d >= 1 && d < 9.0e18 && std::floor(d) == d) return static_cast<int64_t>(d);
-    }
-    bad("key " + name(key) + " must be a positive integer, got " + brief(v));
-  }
-  int64_t positive_int(const std::string& key) const { return to_positive_int(key, need(key)); }
-  int64_t positive_int(const std::string& key, int64_t def) const {
-    return has(key) ? to_positive_int(key, obj[key]) : def;
-  }
-
-  double positive_number(const std::string& key) const {
-    const Json& v = need(key);
-    if (!v.is_number() || !(v.get<double>() > 0) || !std::isfinite(v.get<double>()))
-      bad("key " + name(key) + " must be a positive number, got " + brief(v));
-    return v.get<double>();
-  }
-  double positive_number(const std::string& key, double def) const { return has(key) ? positive_number(key) : def; }
-
-  bool boolean(const std::string& key, bool def) const {
-    if (!has(key)) return def;
-    const Json& v = obj[key];
-    if (!v.is_boolean()) bad("key " + name(key) + " must be true or false, got " + brief(v));
-    return v.get<bool>();
-  }
-
-  std::string string(const std::string& key, const std::string& def) const {
-    if (!has(key)) return def;
-    const Json& v = obj[key];
-    if (!v.is_string()) bad("key " + name(key) + " must be a string, got " + brief(v));
-    return v.get<std::string>();
-  }
-};
 
 // rope_scaling (transformers < 5) or rope_parameters (>= 5, which also
 // carries rope_theta). "type" is the older spelling of "rope_type".
@@ -89,7 +23,7 @@ void read_rope(const Json& root, const KeyReader& top, LlamaConfig& c) {
   const char* key = top.has("rope_parameters") ? "rope_parameters" : "rope_scaling";
   if (!top.has(key)) return;
   const Json& rs = root[key];
-  if (!rs.is_object()) top.bad("key '" + std::string(key) + "' must be an object or null, got " + brief(rs));
+  if (!rs.is_object()) top.bad("key '" + std::string(key) + "' must be an object or null, got " + json_brief(rs));
   KeyReader r{rs, top.label, std::string(key) + "."};
   if (r.has("rope_theta")) c.rope_theta = r.positive_number("rope_theta");
   std::string type = r.has("rope_type") ? r.string("rope_type", "") : r.string("type", "default");
@@ -113,16 +47,7 @@ void read_rope(const Json& root, const KeyReader& top, LlamaConfig& c) {
 }  // namespace
 
 LlamaConfig config_from_hf_json_text(const std::string& json_text, const std::string& label) {
-  Json root;
-  try {
-    root = Json::parse(json_text);
-  } catch (const Json::exception& e) {
-    std::string msg = e.what();
-    size_t close = msg.find("] ");
-    if (msg.rfind("[json.exception.", 0) == 0 && close != std::string::npos) msg = msg.substr(close + 2);
-    fail("config", label + ": not valid JSON: " + msg);
-  }
-  if (!root.is_object()) fail("config", label + ": not a JSON object");
+  const Json root = parse_config_object(json_text, label);
   KeyReader r{root, label, ""};
 
   const std::string type = r.string("model_type", "");

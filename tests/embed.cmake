@@ -1,0 +1,1 @@
+peft_test(test_bert_golden peft_embed)
