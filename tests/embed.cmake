@@ -1,1 +1,2 @@
 peft_test(test_bert_golden peft_embed)
+peft_test(test_bert_llamacpp peft_embed)

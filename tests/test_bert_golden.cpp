@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/tensor.h"
 #include "embed/encoder_embedder.h"
+#include "io/gguf.h"
 #include "io/safetensors.h"
 #include "model/bert_load.h"
 #include "model/embedding_folder.h"
@@ -136,6 +137,34 @@ void check_model(const std::string& name, ops::PoolMode pooling, const std::stri
   fs::remove_all(dir);
 }
 
+// Writes `m` as llama.cpp's converter writes a bert GGUF: roberta-style
+// models get their position table cut past the padding index and are stored
+// as arch "bert".
+void write_bert_gguf(BertModel<float>& m, ops::PoolMode pooling, const std::string& path) {
+  GgufWriter w;
+  const BertConfig& c = m.cfg;
+  const int64_t cut = c.offset_positions() ? c.pad_token_id + 1 : 0;
+  w.set("general.architecture", GgufValue::string("bert"));
+  w.set("bert.context_length", GgufValue::u32(static_cast<uint32_t>(c.max_positions - cut)));
+  w.set("bert.embedding_length", GgufValue::u32(static_cast<uint32_t>(c.dim)));
+  w.set("bert.feed_forward_length", GgufValue::u32(static_cast<uint32_t>(c.hidden_dim)));
+  w.set("bert.block_count", GgufValue::u32(static_cast<uint32_t>(c.n_layers)));
+  w.set("bert.attention.head_count", GgufValue::u32(static_cast<uint32_t>(c.n_heads)));
+  w.set("bert.attention.layer_norm_epsilon", GgufValue::f32(static_cast<float>(c.norm_eps)));
+  w.set("bert.attention.causal", GgufValue::boolean(false));
+  w.set("bert.pooling_type", GgufValue::u32(pooling == ops::PoolMode::Cls ? 2 : 1));
+  w.set("tokenizer.ggml.padding_token_id", GgufValue::u32(static_cast<uint32_t>(c.pad_token_id)));
+  std::vector<Tensor> keep;
+  for (Param<float>* p : m.base_params()) {
+    Tensor t = Tensor::view(DType::F32, p->shape, p->data.get(), nullptr);
+    if (p == &m.pos_embd && cut > 0)
+      t = Tensor::view(DType::F32, {c.max_positions - cut, c.dim}, p->data.get() + cut * c.dim, nullptr);
+    keep.push_back(t);
+    w.add_tensor(p->name, keep.back());
+  }
+  w.write(path);
+}
+
 }  // namespace
 
 TEST(BertGolden, MiniLmL6ShapeMeanPooling) { check_model("minilm-l6", ops::PoolMode::Mean, "bert", 6); }
@@ -233,4 +262,34 @@ TEST(EmbeddingFolder, FoldersThatAreNotEmbeddingModelsFailClearly) {
                        "num_attention_heads":2,"intermediate_size":16,"position_embedding_type":"relative_key"})",
                    "cfg"),
                InputError);
+}
+
+TEST(BertGolden, LlamaCppGgufLayoutGivesTheSameEmbeddings) {
+  // The golden models written as llama.cpp's bert GGUF (XLM-R with its cut
+  // position table) load through load_bert_gguf and match the same goldens.
+  for (const std::string name : {"minilm-l6", "me5-small"}) {
+    SCOPED_TRACE(name);
+    const std::string dir = materialise(name);
+    const Golden g = read_golden(name);
+    auto hf = EncoderEmbedder<float>::load(dir);
+    const std::string path = dir + "/model.gguf";
+    write_bert_gguf(*hf->model, hf->folder.pooling, path);
+    auto e = EncoderEmbedder<float>::load(path);
+    EXPECT_EQ(e->model->cfg.arch, "bert");
+    EXPECT_EQ(e->folder.pooling, hf->folder.pooling);
+    const EncoderBatch batch = padded_batch(g.seqs, e->model->cfg.pad_token_id);
+    const float* got = e->forward(batch, 0, false);
+    double worst = 0;
+    for (int64_t i = 0; i < batch.B; ++i) worst = std::max(worst, max_abs_diff(got + i * e->dim(), g.emb[i]));
+    EXPECT_LT(worst, 1e-4);
+    std::printf("[golden] %s from GGUF: max |ours - torch| %.3g\n", name.c_str(), worst);
+    fs::remove_all(dir);
+  }
+  // A decoder GGUF is not an encoder.
+  try {
+    auto e = EncoderEmbedder<float>::load(shared_path("models/stories260K.gguf"));
+    ADD_FAILURE() << "a llama GGUF loaded as an encoder";
+  } catch (const InputError& err) {
+    EXPECT_NE(std::string(err.what()).find("is not a BERT encoder"), std::string::npos) << err.what();
+  }
 }

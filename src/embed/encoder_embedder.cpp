@@ -1,8 +1,10 @@
 #include "embed/encoder_embedder.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "core/error.h"
+#include "io/gguf.h"
 #include "model/bert_load.h"
 #include "ops/l2_normalize.h"
 #include "ops/pooling.h"
@@ -11,6 +13,21 @@ namespace peft {
 
 template <typename T>
 std::unique_ptr<EncoderEmbedder<T>> EncoderEmbedder<T>::load(const std::string& dir) {
+  std::error_code ec;
+  if (dir.size() > 5 && dir.compare(dir.size() - 5, 5, ".gguf") == 0 && std::filesystem::is_regular_file(dir, ec)) {
+    // A GGUF file carries its pooling but not whether to normalise; llama.cpp's
+    // embedding tool normalises by default, and so do the sentence-transformers
+    // models converted to it, so we do too.
+    auto g = GgufFile::open(dir);
+    EmbeddingFolder f;
+    f.root = dir;
+    f.transformer_dir = dir;
+    f.pooling = bert_gguf_pooling(*g);
+    f.normalize = true;
+    auto m = load_bert_gguf<T>(*g);
+    f.dim = m->cfg.dim;
+    return std::make_unique<EncoderEmbedder<T>>(std::move(f), std::move(m));
+  }
   EmbeddingFolder f = read_embedding_folder(dir);
   auto m = load_bert_hf<T>(f.transformer_dir);
   if (f.dim != 0 && f.dim != m->cfg.dim)

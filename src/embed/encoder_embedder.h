@@ -21,7 +21,8 @@ class EncoderEmbedder {
   EmbeddingFolder folder;
   std::unique_ptr<BertModel<T>> model;
 
-  // Reads the folder (read_embedding_folder) and loads its encoder.
+  // Reads the folder (read_embedding_folder) and loads its encoder, or loads
+  // a llama.cpp bert .gguf file (its pooling type, L2-normalised).
   static std::unique_ptr<EncoderEmbedder<T>> load(const std::string& dir);
   EncoderEmbedder(EmbeddingFolder f, std::unique_ptr<BertModel<T>> m);
 

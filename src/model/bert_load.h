@@ -12,8 +12,11 @@
 #include <string>
 
 #include "model/bert.h"
+#include "ops/pooling.h"
 
 namespace peft {
+
+class GgufFile;
 
 // config.json keys and defaults (those of transformers' BertConfig /
 // XLMRobertaConfig): model_type (bert, roberta, xlm-roberta), vocab_size,
@@ -36,5 +39,21 @@ std::string bert_hf_tensor_name(const std::string& param_name);
 // mis-shaped tensor; tensors the model has no use for are listed in one warning.
 template <typename T>
 std::unique_ptr<BertModel<T>> load_bert_hf(const std::string& dir);
+
+// llama.cpp's bert GGUF, as convert_hf_to_gguf.py writes BertModel,
+// RobertaModel and XLMRobertaModel: general.architecture "bert", tensors under
+// the same names as our parameters, hyperparameters under "bert.*", the pad id
+// in tokenizer.ggml.padding_token_id. For roberta-style models the converter
+// cuts the position table past the padding index, so positions count from 0
+// as in bert: such a file loads as arch "bert" and computes the same. A file
+// without token_types gets a single zero type row (llama.cpp adds nothing).
+// Throws InputError "[model] <path>: ..." for another architecture, causal
+// attention, or missing / mis-shaped tensors.
+BertConfig bert_config_from_gguf(const GgufFile& f);
+template <typename T>
+std::unique_ptr<BertModel<T>> load_bert_gguf(const GgufFile& f);
+// bert.pooling_type: 1 mean, 2 cls, 3 last (mean when absent); none (0) and
+// rank (4) are not embeddings and fail.
+ops::PoolMode bert_gguf_pooling(const GgufFile& f);
 
 }  // namespace peft
