@@ -1,2 +1,3 @@
 peft_test(test_bert_golden peft_embed)
 peft_test(test_bert_llamacpp peft_embed)
+peft_test(test_encoder_embedder peft_embed)
