@@ -3,7 +3,10 @@
 // normalisation, with optional Matryoshka truncation to the first `dims`
 // columns. Truncation comes before normalisation, so a truncated embedding
 // of a normalising model is again a unit vector (what MatryoshkaLoss and
-// cosine similarity use).
+// cosine similarity use). The folder's prompts are the caller's to prepend;
+// a Pooling module with include_prompt = false (prompt tokens left out of the
+// mean) is read into `folder` but not applied here yet, since the batch does
+// not say where a prompt ends.
 #pragma once
 #include <memory>
 #include <string>
