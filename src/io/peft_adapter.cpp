@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/atomic_file.h"
 #include "io/safetensors.h"
 
 namespace peft {
@@ -192,15 +193,9 @@ void write_peft_adapter(const std::string& dir, const PeftAdapterConfig& cfg,
   w.set_metadata("format", "pt");
   for (const auto& [k, t] : tensors) w.add(k, t);
   w.write(dir + "/adapter_model.safetensors");
-  // Write to a temporary name and rename, so a reader never sees half a file.
-  const std::string path = dir + "/adapter_config.json", tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    f << peft_config_to_json(cfg);
-    if (!f) fail("peft", path + ": cannot write");
-  }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) fail("peft", path + ": cannot write (" + ec.message() + ")");
+  // Through a temporary name (a reader never sees half a file), checking
+  // the close too: a full disk often shows only there.
+  write_file_atomic(dir + "/adapter_config.json", peft_config_to_json(cfg));
 }
 
 PeftAdapter PeftAdapter::open(const std::string& dir) {
