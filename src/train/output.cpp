@@ -9,7 +9,9 @@
 namespace peft {
 
 void save_training_output(Pretrained& p, const MethodSetup& s, const std::string& dir) {
-  std::filesystem::create_directories(dir);
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) fail("train", "cannot write '" + dir + "': " + ec.message());
   if (s.method == "full") {
     save_llama_gguf<float>(*p.model, p.gguf.get(), dir + "/model.gguf");
     return;

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 
 #include "core/error.h"
@@ -30,7 +33,27 @@ bool may_differ_on_resume(const std::string& key) {
          key == "resume" || key == "quiet";
 }
 
+// "checkpoint-N" -> N; -1 for any other name.
+int64_t checkpoint_step(const std::string& name) {
+  const std::string prefix = "checkpoint-";
+  if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0 || name.size() > prefix.size() + 18)
+    return -1;
+  int64_t n = 0;
+  for (size_t i = prefix.size(); i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return -1;
+    n = n * 10 + (name[i] - '0');
+  }
+  return n;
+}
+
 }  // namespace
+
+ResumeState parse_resume_state(const std::string& name) {
+  if (name == "all") return ResumeState::All;
+  if (name == "intermediate") return ResumeState::Intermediate;
+  if (name == "none") return ResumeState::None;
+  fail("train", "unknown optimizer-state choice '" + name + "' (use all, intermediate or none)");
+}
 
 Trainer::Trainer(LlamaModel<float>& model, DataSource& train, const DataSource* eval, const TrainOptions& o,
                  nlohmann::json run_config)
@@ -39,6 +62,7 @@ Trainer::Trainer(LlamaModel<float>& model, DataSource& train, const DataSource* 
   if (o_.batch_size <= 0) fail("train", "batch size must be positive");
   if (o_.grad_accum <= 0) fail("train", "gradient accumulation must be positive");
   if (!(o_.lr > 0)) fail("train", "learning rate must be positive");
+  if (o_.save_total_limit < 0) fail("train", "the checkpoint limit must be >= 0");
   model_.visit_trainable([&](ParamRef<float>& p) { params_.push_back(p); });
   if (params_.empty()) fail("train", "the model has no trainable parameters");
   opt_ = std::make_unique<AdamW>(params_, o_.opt);
@@ -57,8 +81,11 @@ double Trainer::evaluate() {
 
 void Trainer::write_metrics(const nlohmann::json& j) {
   if (o_.out_dir.empty()) return;
-  std::ofstream f(o_.out_dir + "/metrics.jsonl", std::ios::app);
+  const std::string path = o_.out_dir + "/metrics.jsonl";
+  std::ofstream f(path, std::ios::app);
   f << j.dump() << "\n";
+  f.close();
+  if (!f) fail("train", "cannot write '" + path + "': " + std::strerror(errno));
 }
 
 void Trainer::print_progress(const StepRecord& r, bool final_line) {
@@ -75,7 +102,11 @@ void Trainer::print_progress(const StepRecord& r, bool final_line) {
 }
 
 TrainSummary Trainer::run() {
-  if (!o_.out_dir.empty()) fs::create_directories(o_.out_dir);
+  if (!o_.out_dir.empty()) {
+    std::error_code ec;
+    fs::create_directories(o_.out_dir, ec);
+    if (ec) fail("train", "cannot write '" + o_.out_dir + "': " + ec.message());
+  }
   TrainSummary s;
   s.eval_loss_before = evaluate();
   if (eval_) {
@@ -128,7 +159,7 @@ TrainSummary Trainer::run() {
       log_info("eval at step " + std::to_string(step_) + ": loss " + fmt("%.4f", el) + ", perplexity " + fmt("%.2f", std::exp(el)));
     }
     if (o_.save_every > 0 && step_ % o_.save_every == 0 && step_ < o_.steps && !o_.out_dir.empty())
-      save_checkpoint(o_.out_dir + "/checkpoint-" + std::to_string(step_));
+      save_step_checkpoint(false);
   }
   s.steps = step_ - first;
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -141,16 +172,80 @@ TrainSummary Trainer::run() {
     if (o_.progress) log_info("eval after: loss " + fmt("%.4f", s.eval_loss_after) + ", perplexity " +
              fmt("%.2f", std::exp(s.eval_loss_after)));
   }
-  if (!o_.out_dir.empty()) save_checkpoint(o_.out_dir + "/checkpoint-" + std::to_string(step_));
+  if (!o_.out_dir.empty()) save_step_checkpoint(true);
   return s;
 }
 
-void Trainer::save_checkpoint(const std::string& dir) {
+void Trainer::save_step_checkpoint(bool final_step) {
+  const bool resumable = o_.resume_state == ResumeState::All ||
+                         (o_.resume_state == ResumeState::Intermediate && !final_step);
+  // A final snapshot would only repeat what the caller writes to out_dir.
+  if (final_step && !resumable) return;
+  const std::string dir = o_.out_dir + "/checkpoint-" + std::to_string(step_);
+  save_checkpoint(dir, resumable);
+  if (o_.save_total_limit > 0) prune_checkpoints(dir);
+}
+
+void Trainer::prune_checkpoints(const std::string& keep) {
+  // Only folders named checkpoint-<digits> that hold a trainer_state.json
+  // are ours to delete; the newest by step survive, and always `keep`.
+  std::error_code ec;
+  std::vector<std::pair<int64_t, fs::path>> found;
+  for (const auto& e : fs::directory_iterator(o_.out_dir, ec)) {
+    const int64_t n = checkpoint_step(e.path().filename().string());
+    if (n < 0 || !e.is_directory(ec) || !fs::exists(e.path() / "trainer_state.json", ec)) continue;
+    if (fs::equivalent(e.path(), keep, ec)) continue;
+    found.push_back({n, e.path()});
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = static_cast<size_t>(o_.save_total_limit - 1); i < found.size(); ++i) {
+    // Renamed first, so a deletion cut short never leaves a folder that
+    // looks like a complete checkpoint.
+    const fs::path doomed = found[i].second.string() + ".deleting";
+    fs::remove_all(doomed, ec);
+    fs::rename(found[i].second, doomed, ec);
+    if (!ec) fs::remove_all(doomed, ec);
+    if (ec) log_warn("could not delete old checkpoint '" + found[i].second.string() + "': " + ec.message());
+  }
+}
+
+void Trainer::save_checkpoint(const std::string& dir, bool resumable) {
   // Build in a temporary directory, then rename over the target, so an
-  // interrupted save never leaves a half-written checkpoint behind.
-  std::string tmp = dir + ".tmp";
+  // interrupted save never leaves a half-written checkpoint behind; a failed
+  // one (a full disk) removes the temporary directory too.
+  const std::string tmp = dir + ".tmp";
+  try {
+    write_checkpoint_files(tmp, resumable);
+    if (on_save) on_save(tmp);
+    fs::remove_all(dir);
+    fs::rename(tmp, dir);
+  } catch (const fs::filesystem_error& e) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    fail("train", "cannot write checkpoint '" + dir + "': " + e.code().message());
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    throw;
+  }
+}
+
+void Trainer::write_checkpoint_files(const std::string& tmp, bool resumable) {
   fs::remove_all(tmp);
   fs::create_directories(tmp);
+  DataPosition pos = train_.position();
+  nlohmann::json j;
+  j["format"] = "peft.cpp checkpoint 1";
+  j["step"] = step_;
+  j["resumable"] = resumable;
+  j["optimizer_step"] = opt_->steps_done();
+  j["data"] = {{"epoch", pos.epoch}, {"index", pos.index}, {"rng0", pos.rng0}, {"rng1", pos.rng1}};
+  j["losses"] = losses_;
+  j["run_config"] = run_config_;
+  if (!resumable) {
+    write_file_atomic(tmp + "/trainer_state.json", j.dump(2) + "\n");
+    return;
+  }
   SafetensorsWriter params, state;
   for (const ParamRef<float>& p : params_)
     params.add(p.name, Tensor::view(DType::F32, p.shape, p.data, nullptr));
@@ -172,19 +267,8 @@ void Trainer::save_checkpoint(const std::string& dir) {
   }
   params.write(tmp + "/trainable.safetensors");
   state.write(tmp + "/optimizer.safetensors");
-  DataPosition pos = train_.position();
-  nlohmann::json j;
-  j["format"] = "peft.cpp checkpoint 1";
-  j["step"] = step_;
-  j["optimizer_step"] = opt_->steps_done();
-  j["data"] = {{"epoch", pos.epoch}, {"index", pos.index}, {"rng0", pos.rng0}, {"rng1", pos.rng1}};
-  j["losses"] = losses_;
   j["dropout_rngs"] = rngs;
-  j["run_config"] = run_config_;
   write_file_atomic(tmp + "/trainer_state.json", j.dump(2) + "\n");
-  if (on_save) on_save(tmp);
-  fs::remove_all(dir);
-  fs::rename(tmp, dir);
 }
 
 void Trainer::load_checkpoint(const std::string& dir) {
@@ -196,6 +280,8 @@ void Trainer::load_checkpoint(const std::string& dir) {
   } catch (const nlohmann::json::exception& e) {
     fail("train", state_path + ": " + e.what());
   }
+  if (!j.value("resumable", true))
+    fail("train", "cannot resume from '" + dir + "': it was saved without the optimizer state (--save-optimizer-state)");
   // The run configuration must match, except what may change on resume.
   const nlohmann::json& saved = j.value("run_config", nlohmann::json::object());
   for (auto& [k, v] : run_config_.items()) {

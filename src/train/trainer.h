@@ -20,6 +20,17 @@
 
 namespace peft {
 
+// Which checkpoints hold what a resume needs (the trainable tensors, the
+// optimizer moments, Delta-LoRA's base and anchors). Without it a checkpoint
+// is a snapshot: its trainer_state.json and what on_save adds (the adapter or
+// the model), which is all one needs to use the weights of that step.
+enum class ResumeState {
+  All,           // every checkpoint can be resumed, the final one too (to train on)
+  Intermediate,  // all but the final one; out_dir itself holds the final weights
+  None,          // no checkpoint can be resumed
+};
+ResumeState parse_resume_state(const std::string& name);  // all, intermediate, none; throws "[train] ..."
+
 struct TrainOptions {
   int64_t steps = 100;  // optimizer steps in total
   int64_t batch_size = 8;
@@ -31,6 +42,12 @@ struct TrainOptions {
   int64_t eval_every = 0;    // 0 = only before and after
   int64_t eval_windows = 0;  // 0 = all evaluation windows
   int64_t save_every = 0;    // 0 = only at the end
+  // Keep at most this many checkpoint-N folders in out_dir, the newest by
+  // step; older ones are deleted after each new one is complete. 0 = keep all.
+  int64_t save_total_limit = 0;
+  // With Intermediate or None, the final step gets no checkpoint folder: it
+  // would repeat the output the caller writes to out_dir.
+  ResumeState resume_state = ResumeState::All;
   int64_t log_every = 10;    // plain progress lines when stderr is not a terminal
   std::string out_dir;       // metrics.jsonl and checkpoints go here
   bool progress = true;
@@ -67,10 +84,13 @@ class Trainer {
   // save_every steps and at the end (when out_dir is set).
   TrainSummary run();
 
-  // Writes `dir` (created, replaced atomically through a temporary name).
-  void save_checkpoint(const std::string& dir);
+  // Writes `dir` (created, replaced atomically through a temporary name; a
+  // failed save leaves no partial folder). `resumable`: with the state a
+  // resume needs (ResumeState above), else a snapshot.
+  void save_checkpoint(const std::string& dir, bool resumable = true);
   // Restores a checkpoint written by save_checkpoint. Refuses one whose run
-  // configuration differs (other than steps and logging/saving cadence).
+  // configuration differs (other than steps and logging/saving cadence), and
+  // a snapshot.
   void load_checkpoint(const std::string& dir);
 
   int64_t step() const { return step_; }
@@ -87,6 +107,10 @@ class Trainer {
 
  private:
   void write_metrics(const nlohmann::json& j);
+  // Step checkpoint at the current step, then the save_total_limit pruning.
+  void save_step_checkpoint(bool final_step);
+  void write_checkpoint_files(const std::string& tmp, bool resumable);
+  void prune_checkpoints(const std::string& keep);
   void print_progress(const StepRecord& r, bool final_line);
 
   LlamaModel<float>& model_;
