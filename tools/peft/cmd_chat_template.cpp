@@ -35,9 +35,11 @@ std::function<int()> setup(CLI::App& app) {
   auto o = std::make_shared<Opts>();
   app.add_option("--template", o->template_path,
                  "A .jinja file, a tokenizer_config.json, or a model directory")
-      ->required();
+      ->required()
+      ->check(CLI::ExistingPath);
   auto* messages = app.add_option("--messages", o->messages_path,
-                                  "JSON: an array of {role, content}, or an object with messages and other variables");
+                                  "JSON: an array of {role, content}, or an object with messages and other variables")
+                       ->check(CLI::ExistingFile);
   app.add_flag("--format", o->format, "Print the template itself laid out one tag per line (no --messages needed)");
   app.add_flag("--add-generation-prompt", o->add_generation_prompt, "End with the header of an assistant turn");
   auto* bos = app.add_option("--bos-token", o->bos, "bos_token (default: from tokenizer_config.json)");

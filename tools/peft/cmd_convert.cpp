@@ -16,11 +16,13 @@ struct Opts {
 
 std::function<int()> setup(CLI::App& app) {
   auto o = std::make_shared<Opts>();
-  app.add_option("-m,--model", o->model, "Input: a GGUF file or a Hugging Face model directory")->required();
-  app.add_option("-o,--out", o->out, "Output: a path ending in .gguf for GGUF, else an HF directory")->required();
+  app.add_option("-m,--model", o->model, std::string("Input: ") + kModelInput)->required()->check(CLI::ExistingPath);
+  app.add_option("-o,--out", o->out, "Output: a path ending in .gguf for GGUF, else a Hugging Face directory")
+      ->required();
   add_common_options(app, o->common);
   return [o]() {
     apply_common_options(o->common);
+    check_model_output(o->out, "convert");
     ConvertReport r = convert_model(o->model, o->out);
     for (const std::string& n : r.notes) std::fprintf(stderr, "note: %s\n", n.c_str());
     std::printf("%s (%s) -> %s (%s): %s; tokenizer %s\n", o->model.c_str(), r.from.c_str(), o->out.c_str(),

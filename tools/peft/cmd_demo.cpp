@@ -86,8 +86,8 @@ std::string human_bytes(double b) {
 
 std::function<int()> setup(CLI::App& app) {
   auto o = std::make_shared<Opts>();
-  app.add_option("--pretrain-steps", o->pretrain_steps, "Steps of full training on addition")->check(CLI::PositiveNumber);
-  app.add_option("--finetune-steps", o->finetune_steps, "Steps of each method on subtraction")->check(CLI::PositiveNumber);
+  app.add_option("--pretrain-steps", o->pretrain_steps, "Steps of full training on addition")->check(kPositive);
+  app.add_option("--finetune-steps", o->finetune_steps, "Steps of each method on subtraction")->check(kPositive);
   app.add_option("--max-operand", o->max_operand, "Largest operand of the arithmetic problems")->check(CLI::Range(1, 9999));
   app.add_option("--seed", o->seed, "Seed for the model, the corpus and the data order");
   app.add_flag("--skip-methods", o->skip_methods, "Stop after pretraining");

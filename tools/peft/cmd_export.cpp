@@ -4,6 +4,7 @@
 #include "common.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "io/atomic_file.h"
 #include "io/hf_names.h"
 #include "train/apply_adapter.h"
 #include "train/pretrained.h"
@@ -18,12 +19,17 @@ struct Opts {
 
 std::function<int()> setup(CLI::App& app) {
   auto o = std::make_shared<Opts>();
-  app.add_option("-m,--model", o->model, "The base model the adapter was trained on")->required();
-  app.add_option("--adapter", o->adapter, "PEFT adapter folder")->required();
-  app.add_option("-o,--out", o->out, "Output FILE.gguf (llama.cpp LoRA adapter)")->required();
+  app.add_option("-m,--model", o->model, std::string("The base model the adapter was trained on: ") + kModelInput)
+      ->required()
+      ->check(CLI::ExistingPath);
+  app.add_option("--adapter", o->adapter, "PEFT adapter folder (adapter_config.json + adapter_model.safetensors)")
+      ->required();
+  app.add_option("-o,--out", o->out, "Output: one FILE.gguf (a llama.cpp LoRA adapter)")->required();
   add_common_options(app, o->common);
   return [o]() {
     apply_common_options(o->common);
+    check_adapter_folders({o->adapter});
+    check_file_writable(o->out, "export");
     Pretrained p = load_pretrained(o->model);
     LoadedPeft lp = load_adapter_for(p, o->adapter);
     const bool gguf_rows = model_rows_are_gguf(p);

@@ -25,21 +25,20 @@ struct Opts {
 
 std::function<int()> setup(CLI::App& app) {
   auto o = std::make_shared<Opts>();
-  app.add_option("-m,--model", o->model, "Model: a GGUF file")->required();
+  app.add_option("-m,--model", o->model, std::string("Model: ") + kModelInput)->required()->check(CLI::ExistingPath);
   app.add_option("-p,--prompt", o->prompt, "Text to continue (default: start from BOS)");
-  app.add_option("-n,--max-tokens", o->max_tokens, "Tokens to generate")->check(CLI::NonNegativeNumber);
-  app.add_option("--temperature", o->temperature, "Sampling temperature; 0 = greedy")->check(CLI::NonNegativeNumber);
-  app.add_option("--top-k", o->top_k, "Keep the k most likely tokens (0 = all)")->check(CLI::NonNegativeNumber);
-  app.add_option("--top-p", o->top_p, "Nucleus sampling threshold in (0, 1]")->check(CLI::Range(0.0, 1.0));
+  app.add_option("-n,--max-tokens", o->max_tokens, "Tokens to generate")->check(kNonNegative);
+  app.add_option("--temperature", o->temperature, "Sampling temperature; 0 = greedy")->check(kNonNegative);
+  app.add_option("--top-k", o->top_k, "Keep the k most likely tokens (0 = all)")->check(kNonNegative);
+  app.add_option("--top-p", o->top_p, "Nucleus sampling threshold in (0, 1]; 1 = off")->check(CLI::Range(0.0, 1.0));
   app.add_option("--seed", o->seed, "Random seed");
   app.add_flag("--json", o->json, "Print one JSON object {text, tokens, tokens_per_second} instead of streaming");
-  app.add_option("--adapter", o->adapters, "PEFT adapter folder, optionally DIR:SCALE; repeat to add several");
+  app.add_option("--adapter", o->adapters, "PEFT adapter folder, optionally DIR:SCALE; repeat to add several")->default_str("");
   add_common_options(app, o->common);
   return [o]() {
     apply_common_options(o->common);
+    const std::vector<AdapterSpec> specs = check_adapter_folders(o->adapters);
     Pretrained p = load_pretrained(o->model);
-    std::vector<AdapterSpec> specs;
-    for (const auto& a : o->adapters) specs.push_back(parse_adapter_spec(a));
     apply_adapters(p, specs);
     GenerateOptions g;
     g.prompt = o->prompt;

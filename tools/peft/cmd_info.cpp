@@ -77,11 +77,16 @@ struct Opts {
 
 std::function<int()> setup(CLI::App& app) {
   auto o = std::make_shared<Opts>();
-  app.add_option("model", o->model, "A GGUF file or a Hugging Face model directory")->required();
+  // Like every other command, with -m/--model; the bare path works too.
+  auto* named = app.add_option("-m,--model", o->model, std::string("The model: ") + kModelInput)
+                    ->check(CLI::ExistingPath);
+  auto* positional = app.add_option("model_path", o->model, "The same, given without --model")->check(CLI::ExistingPath);
+  named->excludes(positional);
   app.add_flag("--json", o->json, "Print JSON");
   add_common_options(app, o->common);
   return [o]() {
     apply_common_options(o->common);
+    if (o->model.empty()) fail("info", "give the model: peft info --model FILE.gguf|DIR");
     std::error_code ec;
     if (std::filesystem::is_directory(o->model, ec)) return info_hf_dir(o->model, o->json);
     auto f = GgufFile::open(o->model);

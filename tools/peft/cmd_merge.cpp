@@ -18,14 +18,16 @@ struct Opts {
 
 std::function<int()> setup(CLI::App& app) {
   auto o = std::make_shared<Opts>();
-  app.add_option("-m,--model", o->model, "Base model: a GGUF file or a Hugging Face directory")->required();
-  app.add_option("--adapter", o->adapters, "PEFT adapter folder, optionally DIR:SCALE; repeat to merge several")->required();
+  app.add_option("-m,--model", o->model, std::string("Base model: ") + kModelInput)->required()->check(CLI::ExistingPath);
+  app.add_option("--adapter", o->adapters, "PEFT adapter folder, optionally DIR:SCALE; repeat to merge several")->default_str("")->required();
   app.add_option("-o,--out", o->out, "Output: FILE.gguf, or a directory for the Hugging Face layout")->required();
   add_common_options(app, o->common);
   return [o]() {
     apply_common_options(o->common);
+    const std::vector<AdapterSpec> specs = check_adapter_folders(o->adapters);
+    check_model_output(o->out, "merge");
     Pretrained p = load_pretrained(o->model);
-    for (const auto& a : o->adapters) merge_adapter(p, parse_adapter_spec(a));
+    for (const auto& a : specs) merge_adapter(p, a);
     save_pretrained(p, o->out);
     log_info("merged " + std::to_string(o->adapters.size()) + " adapter(s) into " + o->out);
     return 0;

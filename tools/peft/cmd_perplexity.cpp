@@ -24,8 +24,8 @@ struct Opts {
 
 std::function<int()> setup(CLI::App& app) {
   auto o = std::make_shared<Opts>();
-  app.add_option("-m,--model", o->model, "Model: a GGUF file or a Hugging Face model directory")->required();
-  app.add_option("-d,--data", o->data, "Text file to score")->required();
+  app.add_option("-m,--model", o->model, std::string("Model: ") + kModelInput)->required()->check(CLI::ExistingPath);
+  app.add_option("-d,--data", o->data, "Text file to score")->required()->check(CLI::ExistingFile);
   app.add_option("--protocol", o->protocol,
                  "sliding: BOS + the whole text, every token scored once in windows of --context advancing by "
                  "--stride (default); llama.cpp: llama-perplexity's chunks of --context tokens, each starting "
@@ -33,17 +33,17 @@ std::function<int()> setup(CLI::App& app) {
                  "keeps K/V in f16 by default, which moves its PPL by ~1e-4 relative; -ctk f32 -ctv f32 matches)")
       ->capture_default_str();
   app.add_option("-c,--context", o->ppl.context,
-                 "Window (sliding) or chunk (llama.cpp) length in tokens (default: the model's context length; "
-                 "llama.cpp: 512, as llama-perplexity)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--stride", o->ppl.stride, "sliding: window advance in tokens (default: half the window)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--max-tokens", o->ppl.max_tokens, "Keep the first N tokens of the text (default: all)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--chunks", o->ppl.max_chunks, "llama.cpp: score at most N chunks (default: all)")
-      ->check(CLI::NonNegativeNumber);
+                 "Window (sliding) or chunk (llama.cpp) length in tokens; 0 = the model's context length "
+                 "(sliding) or 512 as llama-perplexity (llama.cpp)")
+      ->check(kNonNegative);
+  app.add_option("--stride", o->ppl.stride, "sliding: window advance in tokens; 0 = half the window")
+      ->check(kNonNegative);
+  app.add_option("--max-tokens", o->ppl.max_tokens, "Keep the first N tokens of the text; 0 = all")
+      ->check(kNonNegative);
+  app.add_option("--chunks", o->ppl.max_chunks, "llama.cpp: score at most N chunks; 0 = all")
+      ->check(kNonNegative);
   app.add_flag("--json", o->json, "Print {\"tokens\", \"mean_nll\", \"perplexity\", ...} as JSON");
-  app.add_option("--adapter", o->adapters, "PEFT adapter folder, optionally DIR:SCALE; repeat to add several");
+  app.add_option("--adapter", o->adapters, "PEFT adapter folder, optionally DIR:SCALE; repeat to add several")->default_str("");
   add_common_options(app, o->common);
   return [o]() {
     apply_common_options(o->common);
@@ -52,8 +52,7 @@ std::function<int()> setup(CLI::App& app) {
     const bool llama = o->ppl.protocol == PerplexityProtocol::LlamaCpp;
     if (llama && o->ppl.stride > 0) fail("perplexity", "--stride applies to --protocol sliding only");
     if (!llama && o->ppl.max_chunks > 0) fail("perplexity", "--chunks applies to --protocol llama.cpp only");
-    std::vector<AdapterSpec> specs;
-    for (const auto& a : o->adapters) specs.push_back(parse_adapter_spec(a));
+    const std::vector<AdapterSpec> specs = check_adapter_folders(o->adapters);
     std::string text = read_file_bytes(o->data);
     Pretrained p = load_pretrained(o->model);
     apply_adapters(p, specs);

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "command.h"
+#include "common.h"
 #include "core/error.h"
 #include "tokenizer/load.h"
 
@@ -57,12 +58,14 @@ std::function<int()> setup_tokenize(CLI::App& app) {
     bool no_special = false, json = false;
   };
   auto o = std::make_shared<Opts>();
-  app.add_option("--tokenizer", o->tokenizer, "GGUF file holding the vocabulary")->required();
-  auto* text = app.add_option("--text", o->text, "text to tokenize");
-  auto* file = app.add_option("--file", o->file, "file whose bytes to tokenize");
+  app.add_option("--tokenizer", o->tokenizer, std::string("The tokenizer: ") + kTokenizerInput)
+      ->required()
+      ->check(CLI::ExistingPath);
+  auto* text = app.add_option("--text", o->text, "Text to tokenize");
+  auto* file = app.add_option("--file", o->file, "File whose bytes to tokenize")->check(CLI::ExistingFile);
   text->excludes(file);
-  app.add_flag("--no-special", o->no_special, "do not add BOS/EOS or other special tokens");
-  app.add_flag("--json", o->json, "print {\"ids\": [...], \"tokens\": [...]}");
+  app.add_flag("--no-special", o->no_special, "Do not add BOS/EOS or other special tokens");
+  app.add_flag("--json", o->json, "Print {\"ids\": [...], \"tokens\": [...]}");
   return [o, text, file]() {
     if (!*text && !*file) fail("tokenize", "give --text or --file");
     std::string input = *file ? read_whole_file(o->file) : o->text;
@@ -90,9 +93,11 @@ std::function<int()> setup_detokenize(CLI::App& app) {
     bool keep_special = false;
   };
   auto o = std::make_shared<Opts>();
-  app.add_option("--tokenizer", o->tokenizer, "GGUF file holding the vocabulary")->required();
-  app.add_option("--ids", o->ids, "token ids, e.g. \"1 2 3\"")->required();
-  app.add_flag("--keep-special", o->keep_special, "print special tokens (BOS, EOS, ...) as text");
+  app.add_option("--tokenizer", o->tokenizer, std::string("The tokenizer: ") + kTokenizerInput)
+      ->required()
+      ->check(CLI::ExistingPath);
+  app.add_option("--ids", o->ids, "Token ids, e.g. \"1 2 3\", \"1,2,3\" or \"[1, 2, 3]\"")->required();
+  app.add_flag("--keep-special", o->keep_special, "Print special tokens (BOS, EOS, ...) as text");
   return [o]() {
     std::vector<int32_t> ids = parse_ids(o->ids);
     auto tok = load_tokenizer(o->tokenizer);

@@ -1,19 +1,69 @@
 #include "common.h"
 
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
 #include "core/error.h"
 #include "core/log.h"
 #include "core/threads.h"
+#include "io/atomic_file.h"
 
 namespace peft::cli {
 
 void add_common_options(CLI::App& app, CommonOptions& o) {
-  app.add_option("--threads", o.threads, "Worker threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  app.add_option("--threads", o.threads, "Worker threads; 0 = all cores")->check(kNonNegative);
   app.add_flag("-q,--quiet", o.quiet, "Print only results, no progress");
 }
+
+namespace {
+
+CLI::Validator bound(double lo, bool strict) {
+  char name[48];
+  std::snprintf(name, sizeof name, "%s%g", strict ? ">" : ">=", lo);
+  return CLI::Validator(
+      [lo, strict](std::string& s) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(s.c_str(), &end);
+        if (s.empty() || end == s.c_str() || *end != '\0') return {};  // not a number: the conversion says so
+        if (strict ? v > lo : v >= lo) return {};
+        char msg[96];
+        std::snprintf(msg, sizeof msg, "must be %s %g, got %s", strict ? ">" : ">=", lo, s.c_str());
+        return msg;
+      },
+      name);
+}
+
+}  // namespace
+
+CLI::Validator at_least(double lo) { return bound(lo, false); }
+CLI::Validator greater_than(double lo) { return bound(lo, true); }
 
 void apply_common_options(const CommonOptions& o) {
   set_threads(o.threads);
   if (o.quiet) set_log_level(LogLevel::Quiet);
+}
+
+void check_model_output(const std::string& out, const std::string& area) {
+  const std::string ext = ".gguf";
+  if (out.size() >= ext.size() && out.compare(out.size() - ext.size(), ext.size(), ext) == 0)
+    check_file_writable(out, area);
+  else
+    check_dir_writable(out, area);
+}
+
+std::vector<AdapterSpec> check_adapter_folders(const std::vector<std::string>& args) {
+  std::vector<AdapterSpec> specs;
+  for (const std::string& a : args) {
+    AdapterSpec s = parse_adapter_spec(a);
+    std::error_code ec;
+    if (!std::filesystem::is_directory(s.dir, ec))
+      fail("adapters", "'" + s.dir + "' is not a folder (--adapter takes a PEFT adapter folder)");
+    if (!std::filesystem::exists(std::filesystem::path(s.dir) / "adapter_config.json", ec))
+      fail("adapters", "'" + s.dir + "' has no adapter_config.json (not a PEFT adapter folder)");
+    specs.push_back(s);
+  }
+  return specs;
 }
 
 }  // namespace peft::cli

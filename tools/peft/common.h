@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/format.h"
+#include "train/apply_adapter.h"
 
 namespace peft::cli {
 
@@ -14,7 +15,31 @@ struct CommonOptions {
 };
 
 void add_common_options(CLI::App& app, CommonOptions& o);
+
+// Range checks with short messages ("--steps: must be > 0, got -3") in place
+// of CLI11's NonNegativeNumber / PositiveNumber, whose message spells out
+// the largest double. A value that is not a number is left to the option's
+// own conversion error.
+CLI::Validator at_least(double lo);     // value >= lo
+CLI::Validator greater_than(double lo);  // value > lo
+inline const CLI::Validator kNonNegative = at_least(0);
+inline const CLI::Validator kPositive = greater_than(0);
 void apply_common_options(const CommonOptions& o);
+
+// What a --model or --tokenizer takes, for the help texts.
+inline constexpr const char* kModelInput = "a GGUF file or a Hugging Face model directory";
+inline constexpr const char* kTokenizerInput =
+    "a GGUF file (its vocabulary), a tokenizer.json, or a directory holding tokenizer.json";
+
+// Refuses, before anything is loaded, a model output that cannot be written:
+// "*.gguf" is one file, anything else a Hugging Face directory (the rule of
+// save_model_as). Throws InputError "[area] cannot write ...".
+void check_model_output(const std::string& out, const std::string& area);
+
+// The --adapter values ("DIR" or "DIR:SCALE") parsed, each checked to be a
+// folder with an adapter_config.json before the model loads. Throws
+// InputError "[adapters] ...".
+std::vector<AdapterSpec> check_adapter_folders(const std::vector<std::string>& args);
 // Seconds as "1m23s" / "45s" (the library's, re-exported for the commands).
 using peft::format_duration;
 

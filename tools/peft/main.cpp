@@ -2,8 +2,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
+#include <filesystem>
 #include <map>
 #include <memory>
 
@@ -41,18 +44,26 @@ static void use_short_spin_wait(char** argv) {
 int main(int argc, char** argv) {
   use_short_spin_wait(argv);
   using namespace peft::cli;
-  CLI::App app{"peft.cpp: parameter-efficient fine-tuning of language and embedding models, in C++"};
+  CLI::App app{"peft.cpp: fine-tune Llama-family language models (Llama, Mistral; Qwen 2 and 3 from\n"
+               "Hugging Face directories) with LoRA, LoRA-FA, VeRA, Delta-LoRA, LoRA+ or full fine-tuning, on the\n"
+               "CPU. Models: a GGUF file or a Hugging Face directory. Run 'peft COMMAND --help' for a command's inputs and defaults."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "peft.cpp 0.1.0");
   std::map<CLI::App*, std::function<int()>> runners;
   for (auto& [name, cmd] : registry()) {
     CLI::App* sub = app.add_subcommand(name, cmd.help);
+    // Every option's default shows in --help as [value]; an option whose
+    // default depends on other choices clears it and says so in its text.
+    sub->option_defaults()->always_capture_default();
     runners[sub] = cmd.setup(*sub);
   }
   if (argc > 1 && argv[1][0] != '-' && !registry().count(argv[1])) {
-    std::fprintf(stderr, "error: unknown command '%s' (see peft --help)\n", argv[1]);
+    std::fprintf(stderr, "error: [cli] unknown command '%s' (see peft --help)\n", argv[1]);
     return 2;
   }
+  // The area of a flag error is the command it was given to.
+  const std::string area = argc > 1 && registry().count(argv[1]) ? argv[1] : "cli";
+  const std::string see = area == "cli" ? "peft --help" : "peft " + area + " --help";
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -62,15 +73,32 @@ int main(int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "error: %s (see --help)\n", e.what());
+    std::fprintf(stderr, "error: [%s] %s (see %s)\n", area.c_str(), e.what(), see.c_str());
     return 2;
   }
   try {
-    for (auto& [sub, run] : runners)
-      if (sub->parsed()) return run();
+    for (auto& [sub, run] : runners) {
+      if (!sub->parsed()) continue;
+      int rc = run();
+      // Results go to stdout: a full disk or a closed pipe there is an error
+      // too, not a silent truncation.
+      errno = 0;
+      const bool flushed = std::fflush(stdout) == 0;
+      const int err = errno;
+      if (!flushed || std::ferror(stdout)) {
+        std::fprintf(stderr, "error: [io] cannot write the output: %s\n", err ? std::strerror(err) : "write failed");
+        return 2;
+      }
+      return rc;
+    }
   } catch (const peft::InputError& e) {
     std::fflush(stdout);
     std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  } catch (const std::filesystem::filesystem_error& e) {
+    // Creating, renaming or removing files the user named: a permission, a
+    // full disk, a path that is a file.
+    std::fprintf(stderr, "error: [io] %s\n", e.what());
     return 2;
   } catch (const std::bad_alloc&) {
     std::fprintf(stderr, "error: out of memory\n");
