@@ -38,8 +38,7 @@ std::function<int()> setup(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingPath);
   auto* messages = app.add_option("--messages", o->messages_path,
-                                  "JSON: an array of {role, content}, or an object with messages and other variables")
-                       ->check(CLI::ExistingFile);
+                                  "JSON: an array of {role, content}, or an object with messages and other variables");
   app.add_flag("--format", o->format, "Print the template itself laid out one tag per line (no --messages needed)");
   app.add_flag("--add-generation-prompt", o->add_generation_prompt, "End with the header of an assistant turn");
   auto* bos = app.add_option("--bos-token", o->bos, "bos_token (default: from tokenizer_config.json)");
