@@ -44,9 +44,9 @@ static void use_short_spin_wait(char** argv) {
 int main(int argc, char** argv) {
   use_short_spin_wait(argv);
   using namespace peft::cli;
-  CLI::App app{"peft.cpp: fine-tune Llama-family language models (Llama, Mistral; Qwen 2 and 3 from\n"
-               "Hugging Face directories) with LoRA, LoRA-FA, VeRA, Delta-LoRA, LoRA+ or full fine-tuning, on the\n"
-               "CPU. Models: a GGUF file or a Hugging Face directory. Run 'peft COMMAND --help' for a command's inputs and defaults."};
+  CLI::App app{"peft.cpp: fine-tune Llama-family language models (Llama, Mistral, Qwen 2 and 3)\n"
+               "with LoRA, LoRA-FA, VeRA, Delta-LoRA, LoRA+ or full fine-tuning, on the CPU. Models: a GGUF file\n"
+               "or a Hugging Face directory. Run 'peft COMMAND --help' for a command's inputs and defaults."};
   app.require_subcommand(1);
   app.set_version_flag("--version", "peft.cpp 0.1.0");
   std::map<CLI::App*, std::function<int()>> runners;
