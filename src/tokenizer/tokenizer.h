@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "tokenizer/encoding.h"
+
 namespace peft {
 
 class GgufFile;
@@ -32,6 +34,24 @@ class Tokenizer {
   virtual bool is_special(int32_t id) const = 0;
   // One line for `peft info`: "llama (SentencePiece BPE), 512 tokens, bos 1, eos 2".
   virtual std::string summary() const = 0;
+
+  // The pieces of encode() for pairs, truncation and padding (see
+  // encoding.h, which puts them together).
+  // The tokens of one text without special tokens, with byte offsets into
+  // `text`; type_ids 0, sequence_ids 0. The default has no offsets ({0, 0})
+  // and ignores encode_special_tokens.
+  virtual Encoding encode_text(std::string_view text, bool encode_special_tokens) const;
+  // How many tokens post_process adds with add_special.
+  virtual size_t num_special_tokens(bool pair) const;
+  // Adds the special tokens around one text or a pair and sets type ids and
+  // sequence ids. The default puts what encode(text, true) adds around each
+  // text (a pair: prefix A suffix B suffix, or prefix A prefix B when
+  // nothing follows a text), with type id 1 on the second text's part.
+  virtual Encoding post_process(Encoding a, std::optional<Encoding> b, bool add_special) const;
+  // What the tokenizer's own configuration asks for (tokenizer.json's
+  // "truncation" and "padding"); none by default.
+  virtual std::optional<Truncation> configured_truncation() const { return std::nullopt; }
+  virtual std::optional<Padding> configured_padding() const { return std::nullopt; }
 };
 
 // Streams generated text: push ids one at a time and get the text that is now

@@ -59,7 +59,7 @@ int32_t AddedVocab::find(std::string_view content) const {
   return -1;
 }
 
-std::vector<Segment> AddedVocab::split(std::string_view text, bool normalized_set) const {
+std::vector<Segment> AddedVocab::split(std::string_view text, bool normalized_set, bool skip_special) const {
   const ByteTrie& trie = normalized_set ? normed_ : raw_;
   std::vector<Segment> out;
   if (trie.empty()) {
@@ -84,6 +84,7 @@ std::vector<Segment> AddedVocab::split(std::string_view text, bool normalized_se
     size_t start = pos;
     size_t stop = pos + len;
     pos = stop;  // a rejected match is still consumed, as Aho-Corasick iteration does
+    if (skip_special && t.special) continue;
     if (t.single_word) {
       const bool word_before = start > 0 && is_word_char(cp_before(text, start));
       size_t k = stop;

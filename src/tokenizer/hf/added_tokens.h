@@ -45,8 +45,10 @@ class AddedVocab {
   void load(const Json& j, const Normalizer* normalizer, const std::function<int32_t(std::string_view)>& model_id);
 
   // Cuts `text` into segments with the raw (normalized = false) or the
-  // normalized token set; empty gaps are left out.
-  std::vector<Segment> split(std::string_view text, bool normalized_set) const;
+  // normalized token set; empty gaps are left out. skip_special: special
+  // tokens are not matched (they stay plain text), as HF does under
+  // encode_special_tokens.
+  std::vector<Segment> split(std::string_view text, bool normalized_set, bool skip_special = false) const;
 
   const AddedToken* by_id(int32_t id) const {
     auto it = by_id_.find(id);

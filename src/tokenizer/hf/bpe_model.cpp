@@ -31,6 +31,7 @@ struct Symbol {
   int32_t prev;  // index of the previous live symbol, -1 at the start
   int32_t next;  // index of the next live symbol, -1 at the end
   bool live;
+  uint32_t len;  // bytes of the word it covers
 };
 
 struct Candidate {
@@ -45,14 +46,15 @@ class BpeModel : public Model {
  public:
   explicit BpeModel(const Json& j);
 
-  void tokenize(std::string_view piece, std::vector<int32_t>& out) const override;
+  using Model::tokenize;
+  void tokenize(std::string_view piece, std::vector<int32_t>& out, std::vector<uint32_t>* lens) const override;
   int32_t token_to_id(std::string_view token) const override { return vocab_.find(token); }
   const std::string* id_to_token(int32_t id) const override { return vocab_.token(id); }
   int32_t size() const override { return vocab_.size(); }
   std::string kind() const override { return "BPE"; }
 
  private:
-  void merge_word(std::string_view piece, std::vector<int32_t>& out) const;
+  void merge_word(std::string_view piece, std::vector<int32_t>& out, std::vector<uint32_t>* lens) const;
   void merge_range(std::vector<Symbol>& syms, size_t begin, size_t end, std::vector<Candidate>& heap) const;
   const std::unordered_set<uint64_t>& inner_pairs() const;
   const MergeInfo* find_merge(int32_t a, int32_t b) const { return merges_.find(a, b); }
@@ -147,14 +149,19 @@ BpeModel::BpeModel(const Json& j) {
   }
 }
 
-void BpeModel::tokenize(std::string_view piece, std::vector<int32_t>& out) const {
+void BpeModel::tokenize(std::string_view piece, std::vector<int32_t>& out, std::vector<uint32_t>* lens) const {
   if (piece.empty()) return;
   if (ignore_merges_) {
     const int32_t id = vocab_.find(piece);
     if (id >= 0) {
       out.push_back(id);
+      if (lens) lens->push_back(static_cast<uint32_t>(piece.size()));
       return;
     }
+  }
+  if (lens) {  // the cache keeps ids only
+    merge_word(piece, out, lens);
+    return;
   }
   const bool cacheable = piece.size() <= kCacheMaxKey;
   if (cacheable) {
@@ -166,7 +173,7 @@ void BpeModel::tokenize(std::string_view piece, std::vector<int32_t>& out) const
     }
   }
   const size_t start = out.size();
-  merge_word(piece, out);
+  merge_word(piece, out, nullptr);
   if (cacheable) {
     std::lock_guard<std::mutex> lock(cache_mutex_);
     if (cache_ids_.size() < kCacheCapacity && cache_index_.find(piece) < 0) {
@@ -176,7 +183,7 @@ void BpeModel::tokenize(std::string_view piece, std::vector<int32_t>& out) const
   }
 }
 
-void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
+void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out, std::vector<uint32_t>* lens) const {
   std::vector<Symbol> syms;
   syms.reserve(w.size());
   // The character each symbol stands for, or -1 (byte token, unk, or a
@@ -185,13 +192,14 @@ void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
   std::vector<int32_t> cps;
   const bool track = w.size() > kSplitLongWord && prefix_.empty() && suffix_.empty();
   if (track) cps.reserve(w.size());
-  auto add = [&](int32_t id, int32_t cp = -1) {
+  auto add = [&](int32_t id, uint32_t len, int32_t cp = -1) {
     const int32_t n = static_cast<int32_t>(syms.size());
-    syms.push_back({id, n - 1, -1, true});
+    syms.push_back({id, n - 1, -1, true, len});
     if (n > 0) syms[n - 1].next = n;
     if (track) cps.push_back(cp);
   };
   int32_t pending_unk = -1;  // an unk not yet added (so fuse_unk can extend it)
+  uint32_t pending_len = 0;  // the bytes it covers
   std::string s;
   size_t i = 0;
   while (i < w.size()) {
@@ -214,7 +222,7 @@ void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
     }
     if (id >= 0) {
       if (pending_unk >= 0) {
-        add(pending_unk);
+        add(pending_unk, pending_len);
         pending_unk = -1;
       }
       int32_t cp = -1;
@@ -222,7 +230,7 @@ void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
         size_t k = 0;
         cp = static_cast<int32_t>(next_cp(ch, k));
       }
-      add(id, cp);
+      add(id, static_cast<uint32_t>(i - b), cp);
       continue;
     }
     if (byte_fallback_) {
@@ -230,7 +238,7 @@ void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
       for (char c : ch) all = all && byte_ids_[static_cast<uint8_t>(c)] >= 0;
       if (all) {
         // HF leaves a pending unk in place here and adds it later.
-        for (char c : ch) add(byte_ids_[static_cast<uint8_t>(c)]);
+        for (char c : ch) add(byte_ids_[static_cast<uint8_t>(c)], 1);
         continue;
       }
     }
@@ -239,12 +247,17 @@ void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
                             "' is not in the vocabulary either");
     }
     if (unk_id_ >= 0) {
-      if (pending_unk >= 0 && !fuse_unk_) add(pending_unk);
+      if (pending_unk >= 0 && !fuse_unk_) {
+        add(pending_unk, pending_len);
+        pending_unk = -1;
+      }
+      if (pending_unk < 0) pending_len = 0;
       pending_unk = unk_id_;
+      pending_len += static_cast<uint32_t>(i - b);
     }
     // No unk token: the character is dropped, as HF does.
   }
-  if (pending_unk >= 0) add(pending_unk);
+  if (pending_unk >= 0) add(pending_unk, pending_len);
 
   std::vector<Candidate> heap;
   if (track && syms.size() > 1) {
@@ -265,8 +278,11 @@ void BpeModel::merge_word(std::string_view w, std::vector<int32_t>& out) const {
   } else {
     merge_range(syms, 0, syms.size(), heap);
   }
-  for (const Symbol& sym : syms)
-    if (sym.live) out.push_back(sym.id);
+  for (const Symbol& sym : syms) {
+    if (!sym.live) continue;
+    out.push_back(sym.id);
+    if (lens) lens->push_back(sym.len);
+  }
 }
 
 // Runs the merges inside syms[begin, end), whose links stay inside it.
@@ -289,6 +305,7 @@ void BpeModel::merge_range(std::vector<Symbol>& syms, size_t begin, size_t end, 
     const MergeInfo* m = find_merge(left.id, right.id);
     if (m == nullptr || m->new_id != top.new_id) continue;
     left.id = top.new_id;
+    left.len += right.len;
     right.live = false;
     left.next = right.next;
     if (left.next >= 0) syms[left.next].prev = top.pos;

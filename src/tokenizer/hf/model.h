@@ -15,8 +15,11 @@ namespace peft::hf {
 class Model {
  public:
   virtual ~Model() = default;
-  // Appends the ids of `piece` (non-empty) to `out`. Must be thread-safe.
-  virtual void tokenize(std::string_view piece, std::vector<int32_t>& out) const = 0;
+  // Appends the ids of `piece` (non-empty) to `out`; when `lens` is given,
+  // also the length in bytes of `piece` each token covers (they add up to
+  // the piece; a byte-fallback token covers one byte). Must be thread-safe.
+  virtual void tokenize(std::string_view piece, std::vector<int32_t>& out, std::vector<uint32_t>* lens) const = 0;
+  void tokenize(std::string_view piece, std::vector<int32_t>& out) const { tokenize(piece, out, nullptr); }
   // -1 when absent.
   virtual int32_t token_to_id(std::string_view token) const = 0;
   // nullptr when the id names no token of the model.

@@ -8,6 +8,38 @@
 
 namespace peft::hf {
 
+void Normalizer::normalize_aligned(AlignedText& t) const {
+  std::string whole = t.text;
+  normalize(whole);
+  AlignedText out;
+  out.text.reserve(whole.size());
+  out.align.reserve(whole.size());
+  std::string ch;
+  size_t i = 0;
+  while (i < t.text.size()) {
+    const size_t b = i;
+    next_cp(t.text, i);
+    ch.assign(t.text, b, i - b);
+    normalize(ch);
+    out.text += ch;
+    out.align.insert(out.align.end(), ch.size(), Span{t.align[b].begin, t.align[i - 1].end});
+  }
+  if (out.text == whole) {
+    t = std::move(out);
+    return;
+  }
+  Span all{0, 0};
+  if (!t.align.empty()) {
+    all = t.align.front();
+    for (const Span& s : t.align) {
+      all.begin = std::min(all.begin, s.begin);
+      all.end = std::max(all.end, s.end);
+    }
+  }
+  t.text = std::move(whole);
+  t.align.assign(t.text.size(), all);
+}
+
 namespace {
 
 class SequenceNormalizer : public Normalizer {
@@ -15,6 +47,9 @@ class SequenceNormalizer : public Normalizer {
   explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> parts) : parts_(std::move(parts)) {}
   void normalize(std::string& text) const override {
     for (const auto& p : parts_) p->normalize(text);
+  }
+  void normalize_aligned(AlignedText& t) const override {
+    for (const auto& p : parts_) p->normalize_aligned(t);
   }
 
  private:
@@ -103,6 +138,12 @@ class PrependNormalizer : public Normalizer {
   void normalize(std::string& text) const override {
     if (!text.empty()) text.insert(0, prefix_);  // an empty piece stays empty
   }
+  // The prefix points to the first character, as in HF.
+  void normalize_aligned(AlignedText& t) const override {
+    if (t.text.empty()) return;
+    t.text.insert(0, prefix_);
+    t.align.insert(t.align.begin(), prefix_.size(), t.align.front());
+  }
 
  private:
   std::string prefix_;
@@ -113,6 +154,27 @@ class ReplaceNormalizer : public Normalizer {
   ReplaceNormalizer(Pattern pattern, std::string content)
       : pattern_(std::move(pattern)), content_(std::move(content)) {}
   void normalize(std::string& text) const override { text = pattern_.replace_all(text, content_); }
+  // The replacement points to the whole match it stands for.
+  void normalize_aligned(AlignedText& t) const override {
+    std::vector<Span> matches;
+    pattern_.find(t.text, matches);
+    if (matches.empty()) return;
+    AlignedText out;
+    size_t done = 0;
+    for (const Span& m : matches) {
+      out.text.append(t.text, done, m.begin - done);
+      out.align.insert(out.align.end(), t.align.begin() + done, t.align.begin() + m.begin);
+      out.text += content_;
+      Span whole{0, 0};
+      if (m.end > m.begin) whole = {t.align[m.begin].begin, t.align[m.end - 1].end};
+      else if (m.begin < t.align.size()) whole = {t.align[m.begin].begin, t.align[m.begin].begin};
+      out.align.insert(out.align.end(), content_.size(), whole);
+      done = m.end;
+    }
+    out.text.append(t.text, done, std::string::npos);
+    out.align.insert(out.align.end(), t.align.begin() + done, t.align.end());
+    t = std::move(out);
+  }
 
  private:
   Pattern pattern_;
@@ -123,6 +185,17 @@ class StripNormalizer : public Normalizer {
  public:
   StripNormalizer(bool left, bool right) : left_(left), right_(right) {}
   void normalize(std::string& text) const override {
+    const Span s = kept(text);
+    text = text.substr(s.begin, s.end - s.begin);
+  }
+  void normalize_aligned(AlignedText& t) const override {
+    const Span s = kept(t.text);
+    t.text = t.text.substr(s.begin, s.end - s.begin);
+    t.align = std::vector<Span>(t.align.begin() + s.begin, t.align.begin() + s.end);
+  }
+
+ private:
+  Span kept(const std::string& text) const {
     size_t begin = 0;
     size_t end = text.size();
     if (left_) {
@@ -141,10 +214,9 @@ class StripNormalizer : public Normalizer {
         end = b;
       }
     }
-    text = text.substr(begin, end - begin);
+    return {begin, end};
   }
 
- private:
   bool left_, right_;
 };
 

@@ -12,6 +12,13 @@ const char* const kGpt2Pattern =
 
 namespace {
 
+// Inserts `prefix` at the start of a piece; it points to the first
+// character (HF's prepend).
+void prepend(Piece& p, const std::string& prefix) {
+  if (!p.align.empty()) p.align.insert(p.align.begin(), prefix.size(), p.align.front());
+  p.text.insert(0, prefix);
+}
+
 // Replaces each piece by its sub-pieces `spans_of(text)` returns. A
 // sub-piece keeps at_start only when it begins where its parent began.
 template <typename SpansOf>
@@ -21,7 +28,9 @@ void split_pieces(std::vector<Piece>& pieces, SpansOf spans_of) {
   for (Piece& p : pieces) {
     const std::vector<Span> spans = spans_of(p.text);
     for (const Span& s : spans) {
-      out.push_back({p.text.substr(s.begin, s.end - s.begin), p.at_start && s.begin == 0});
+      Piece q{p.text.substr(s.begin, s.end - s.begin), p.at_start && s.begin == 0, {}};
+      if (!p.align.empty()) q.align.assign(p.align.begin() + s.begin, p.align.begin() + s.end);
+      out.push_back(std::move(q));
     }
   }
   pieces.swap(out);
@@ -55,7 +64,7 @@ class ByteLevelPreTokenizer : public PreTokenizer {
   void pre_tokenize(std::vector<Piece>& pieces) const override {
     if (add_prefix_space_) {
       for (Piece& p : pieces)
-        if (p.text.empty() || p.text[0] != ' ') p.text.insert(0, " ");
+        if (p.text.empty() || p.text[0] != ' ') prepend(p, " ");
     }
     if (regex_) {
       split_pieces(pieces, [&](const std::string& text) {
@@ -64,7 +73,17 @@ class ByteLevelPreTokenizer : public PreTokenizer {
         return split_spans(text.size(), matches, SplitBehavior::kIsolated, false);
       });
     }
-    for (Piece& p : pieces) p.text = bytes_to_chars(p.text);
+    for (Piece& p : pieces) {
+      if (!p.align.empty()) {
+        // Each byte becomes one character of one or two bytes.
+        std::vector<Span> align;
+        align.reserve(p.text.size() * 2);
+        for (size_t k = 0; k < p.text.size(); ++k)
+          align.insert(align.end(), byte_to_char(static_cast<uint8_t>(p.text[k])).size(), p.align[k]);
+        p.align.swap(align);
+      }
+      p.text = bytes_to_chars(p.text);
+    }
   }
 
  private:
@@ -103,10 +122,19 @@ class MetaspacePreTokenizer : public PreTokenizer {
 
   void pre_tokenize(std::vector<Piece>& pieces) const override {
     for (Piece& p : pieces) {
+      if (!p.align.empty()) {
+        std::vector<Span> align;
+        align.reserve(p.text.size() + 8);
+        for (size_t k = 0; k < p.text.size(); ++k)
+          align.insert(align.end(), p.text[k] == ' ' ? replacement_.size() : 1, p.align[k]);
+        p.align.swap(align);
+      }
       p.text = Pattern::literal(" ").replace_all(p.text, replacement_);
       const bool starts = p.text.compare(0, replacement_.size(), replacement_) == 0;
-      if (!starts && (scheme_ == PrependScheme::kAlways || (scheme_ == PrependScheme::kFirst && p.at_start)))
-        p.text.insert(0, replacement_);
+      if (!starts && (scheme_ == PrependScheme::kAlways || (scheme_ == PrependScheme::kFirst && p.at_start))) {
+        if (p.text.empty()) p.text.insert(0, replacement_);  // as before; no character to point to
+        else prepend(p, replacement_);
+      }
     }
     if (split_) {
       split_pieces(pieces, [&](const std::string& text) {

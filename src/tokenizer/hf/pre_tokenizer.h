@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "tokenizer/hf/json_util.h"
+#include "tokenizer/hf/regex.h"
 
 namespace peft::hf {
 
@@ -15,6 +16,9 @@ struct Piece {
   // Begins at the first byte of the whole input; Metaspace with
   // prepend_scheme "first" only adds its "▁" to such a piece.
   bool at_start = false;
+  // Empty, or (when offsets are asked for) for each byte of text the span
+  // of the original input it stands for; pre-tokenizers keep it in step.
+  std::vector<Span> align;
 };
 
 class PreTokenizer {

@@ -51,7 +51,8 @@ class UnigramModel : public Model {
     }
   }
 
-  void tokenize(std::string_view s, std::vector<int32_t>& out) const override;
+  using Model::tokenize;
+  void tokenize(std::string_view s, std::vector<int32_t>& out, std::vector<uint32_t>* lens) const override;
   int32_t token_to_id(std::string_view token) const override { return ids_.find(token); }
   const std::string* id_to_token(int32_t id) const override {
     return id >= 0 && id < size() ? &pieces_[id] : nullptr;
@@ -60,7 +61,8 @@ class UnigramModel : public Model {
   std::string kind() const override { return "Unigram"; }
 
  private:
-  void emit(std::string_view piece, int32_t id, std::vector<int32_t>& out) const;
+  void emit(std::string_view piece, int32_t id, std::vector<int32_t>& out, std::vector<uint32_t>* lens) const;
+  void emit_ids(std::string_view piece, int32_t id, std::vector<int32_t>& out) const;
 
   std::vector<std::string> pieces_;
   std::vector<double> scores_;
@@ -72,7 +74,7 @@ class UnigramModel : public Model {
   std::array<int32_t, 256> byte_ids_{};
 };
 
-void UnigramModel::tokenize(std::string_view s, std::vector<int32_t>& out) const {
+void UnigramModel::tokenize(std::string_view s, std::vector<int32_t>& out, std::vector<uint32_t>* lens) const {
   if (s.empty()) return;
   struct Node {
     double score = 0;
@@ -123,11 +125,19 @@ void UnigramModel::tokenize(std::string_view s, std::vector<int32_t>& out) const
   }
   for (size_t k = spans.size(); k-- > 0;) {
     const std::string_view piece = s.substr(spans[k].first, spans[k].second - spans[k].first);
-    emit(piece, ids[k], out);
+    emit(piece, ids[k], out, lens);
   }
 }
 
-void UnigramModel::emit(std::string_view piece, int32_t id, std::vector<int32_t>& out) const {
+void UnigramModel::emit(std::string_view piece, int32_t id, std::vector<int32_t>& out,
+                        std::vector<uint32_t>* lens) const {
+  const size_t before = out.size();
+  emit_ids(piece, id, out);
+  // Byte tokens cover one byte each; any other token the whole piece.
+  if (lens) lens->insert(lens->end(), out.size() - before, out.size() - before == 1 ? static_cast<uint32_t>(piece.size()) : 1u);
+}
+
+void UnigramModel::emit_ids(std::string_view piece, int32_t id, std::vector<int32_t>& out) const {
   // The fused unk span may itself be a vocabulary piece; HF looks it up again.
   const int32_t known = token_to_id(piece);
   if (known >= 0 && (id < 0 || id == unk_id_)) {

@@ -16,8 +16,10 @@ class WordLevelModel : public Model {
     unk_id_ = vocab_.find(unk_token_);
   }
 
-  void tokenize(std::string_view piece, std::vector<int32_t>& out) const override {
+  using Model::tokenize;
+  void tokenize(std::string_view piece, std::vector<int32_t>& out, std::vector<uint32_t>* lens) const override {
     if (piece.empty()) return;
+    if (lens) lens->push_back(static_cast<uint32_t>(piece.size()));
     const int32_t id = vocab_.find(piece);
     if (id >= 0) {
       out.push_back(id);

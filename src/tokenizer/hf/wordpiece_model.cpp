@@ -22,13 +22,16 @@ class WordPieceModel : public Model {
     if (unk_id_ < 0) bad_format(at + ": unk_token '" + unk_token_ + "' is not in the vocabulary");
   }
 
-  void tokenize(std::string_view piece, std::vector<int32_t>& out) const override {
+  using Model::tokenize;
+  void tokenize(std::string_view piece, std::vector<int32_t>& out, std::vector<uint32_t>* lens) const override {
     if (piece.empty()) return;
     if (static_cast<int64_t>(cp_count(piece)) > max_chars_) {
       out.push_back(unk_id_);
+      if (lens) lens->push_back(static_cast<uint32_t>(piece.size()));
       return;
     }
     const size_t mark = out.size();
+    const size_t lens_mark = lens ? lens->size() : 0;
     std::string key;
     size_t start = 0;
     while (start < piece.size()) {
@@ -46,9 +49,14 @@ class WordPieceModel : public Model {
       if (found < 0) {
         out.resize(mark);
         out.push_back(unk_id_);
+        if (lens) {
+          lens->resize(lens_mark);
+          lens->push_back(static_cast<uint32_t>(piece.size()));
+        }
         return;
       }
       out.push_back(found);
+      if (lens) lens->push_back(static_cast<uint32_t>(end - start));
       start = end;
     }
   }
