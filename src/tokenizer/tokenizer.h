@@ -52,6 +52,9 @@ class Tokenizer {
   // "truncation" and "padding"); none by default.
   virtual std::optional<Truncation> configured_truncation() const { return std::nullopt; }
   virtual std::optional<Padding> configured_padding() const { return std::nullopt; }
+  // Whether encode_text reports offsets (tokenizer.json does; GGUF
+  // vocabularies do not yet).
+  virtual bool has_offsets() const { return false; }
 };
 
 // Streams generated text: push ids one at a time and get the text that is now

@@ -45,6 +45,7 @@ class HfTokenizer : public Tokenizer {
   }
   std::optional<Truncation> configured_truncation() const override { return truncation_; }
   std::optional<Padding> configured_padding() const override { return padding_; }
+  bool has_offsets() const override { return true; }
 
  private:
   // The tokens of a text (already valid UTF-8) without special tokens;
