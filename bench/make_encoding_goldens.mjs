@@ -59,6 +59,26 @@ const common = [
   { name: 'batch_pairs', batch: [{ text: 'q one', pair: 'doc one is here' }, { text: 'query two is long', pair: 'd2' }], padding: pad(null, { multiple_of: 4, direction: 'left' }), truncation: trunc(9) },
 ];
 
+// Inputs that exercise normalizers and pre-tokenizers, run on a variant of
+// a real file whose sections `override` replaces.
+const variantTexts = [
+  { name: 'unicode', text: 'Héllo wörld 😀a — naïve café, 東京タワー!' },
+  { name: 'spaces', text: '  leading and   inner\tspaces\nnewline  ' },
+  { name: 'digits', text: 'Call 555-1234 at 10:30, room 42b.' },
+  { name: 'pair', text: 'Ünïcödé  qüery', pair: ' second  text ' },
+];
+function variant(name, override, texts = variantTexts) {
+  return texts.map((t) => ({ ...t, name: `${name}/${t.name}`, override }));
+}
+// Pieces with log-probabilities; [0..2] are the llama-2 file's added tokens.
+function unigramVocab() {
+  const v = [['<unk>', 0], ['<s>', 0], ['</s>', 0], ['\u2581', -2]];
+  const words = ['hello', 'world', 'the', 'call', 'room', 'at', 'and', 'text', 'second', 'query', 'new', 'line', 'lead', 'ing', 'inner', 'space'];  // no piece twice: HF keeps a duplicate's last id
+  for (const w of words) v.push(['\u2581' + w, -3 - w.length / 10], [w, -4 - w.length / 10]);
+  for (const ch of 'abcdefghijklmnopqrstuvwxyzàáâãäåçèéêëìíîïñòóôõöùúûüÀÉÖÜ0123456789.,:-!—東京タワー') v.push([ch, -6], ['\u2581' + ch, -6.5]);
+  return v;
+}
+
 const perFile = {
   'bge-small-en-v1.5': {
     file: 'bge-small-en-v1.5/tokenizer.json',
@@ -66,6 +86,14 @@ const perFile = {
       { name: 'special_in_text', text: 'before [SEP] after [CLS][MASK]x' },
       { name: 'encode_special_tokens', text: 'before [SEP] after [CLS][MASK]x', encode_special_tokens: true },
       { name: 'accents_cjk', text: 'Ａｃｃｅｎｔｓ Ångström résumé 中文字符 ﬁne' },
+      ...variant('nfkc_strip_whitespace_digits', {
+        normalizer: { type: 'Sequence', normalizers: [{ type: 'NFKC' }, { type: 'Strip', strip_left: true, strip_right: true }, { type: 'Lowercase' }, { type: 'StripAccents' }] },
+        pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Whitespace' }, { type: 'Digits', individual_digits: true }, { type: 'Punctuation', behavior: 'Isolated' }] },
+      }),
+      ...variant('nfc_composed', {
+        normalizer: { type: 'Sequence', normalizers: [{ type: 'NFC' }, { type: 'Lowercase' }] },
+        pre_tokenizer: { type: 'WhitespaceSplit' },
+      }, [{ name: 'decomposed', text: 'Cafe\u0301 nai\u0308ve x' }]),
     ],
   },
   'all-MiniLM-L6-v2': {
@@ -82,9 +110,20 @@ const perFile = {
     extra: [
       { name: 'special_in_text', text: 'end<|endoftext|> start <|endoftext|>' },
       { name: 'encode_special_tokens', text: 'end<|endoftext|> start <|endoftext|>', encode_special_tokens: true },
-      { name: 'trim_offsets', text: ' Hello  world\n again', pair: 'x  y', post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true } },
-      { name: 'roberta_processing', text: ' Hello  world', pair: 'second  text', post_processor: { type: 'RobertaProcessing', sep: ['</s>', 50256], cls: ['<s>', 50256], trim_offsets: true, add_prefix_space: false } },
-      { name: 'bert_processing', text: 'Hello world', pair: 'second text', post_processor: { type: 'BertProcessing', sep: ['[SEP]', 50256], cls: ['[CLS]', 50256] } },
+      { name: 'trim_offsets', text: ' Hello  world\n again', pair: 'x  y', override: { post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true } } },
+      { name: 'roberta_processing', text: ' Hello  world', pair: 'second  text', override: { post_processor: { type: 'RobertaProcessing', sep: ['</s>', 50256], cls: ['<s>', 50256], trim_offsets: true, add_prefix_space: false } } },
+      { name: 'bert_processing', text: 'Hello world', pair: 'second text', override: { post_processor: { type: 'BertProcessing', sep: ['[SEP]', 50256], cls: ['[CLS]', 50256] } } },
+      { name: 'no_post_processor_pair', text: 'Hello world', pair: 'second text', override: { post_processor: null } },
+      ...variant('split_then_bytelevel', {
+        pre_tokenizer: { type: 'Sequence', pretokenizers: [
+          { type: 'Split', pattern: { Regex: "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+" }, behavior: 'Isolated', invert: false },
+          { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false }] },
+        post_processor: { type: 'Sequence', processors: [
+          { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
+          { type: 'TemplateProcessing', single: [{ SpecialToken: { id: '<|endoftext|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+            pair: [{ SpecialToken: { id: '<|endoftext|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '<|endoftext|>', type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
+            special_tokens: { '<|endoftext|>': { id: '<|endoftext|>', ids: [50256], tokens: ['<|endoftext|>'] } } }] },
+      }),
     ],
   },
   'llama-2': {
@@ -92,6 +131,16 @@ const perFile = {
     extra: [
       { name: 'special_in_text', text: 'a<s>b </s> c' },
       { name: 'encode_special_tokens', text: 'a<s>b </s> c', encode_special_tokens: true },
+      // Newer SentencePiece-BPE files (Mistral, Llama-2 re-exports): no
+      // normalizer, a Metaspace pre-tokenizer.
+      ...variant('metaspace_first', { normalizer: null, pre_tokenizer: { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'first', split: false } }),
+      ...variant('metaspace_split', { normalizer: null, pre_tokenizer: { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always', split: true } }),
+      // A small Unigram model (T5 / XLM-R style) behind the same pipeline.
+      ...variant('unigram', {
+        normalizer: { type: 'Sequence', normalizers: [{ type: 'Nmt' }, { type: 'NFKC' }, { type: 'Replace', pattern: { Regex: ' {2,}' }, content: ' ' }] },
+        pre_tokenizer: { type: 'Metaspace', replacement: '\u2581', prepend_scheme: 'always', split: true },
+        model: { type: 'Unigram', unk_id: 0, byte_fallback: false, vocab: unigramVocab() },
+      }),
     ],
   },
 };
@@ -110,7 +159,7 @@ function byteTable(text) {
 async function runCase(json, c) {
   const root = JSON.parse(json);
   if (c.encode_special_tokens) root.added_tokens = root.added_tokens.filter((t) => !t.special);
-  if (c.post_processor) root.post_processor = c.post_processor;
+  for (const [k, v] of Object.entries(c.override || {})) root[k] = v;
   const tok = Tokenizer.fromString(JSON.stringify(root));
   if (!c.file_config) {
     tok.disableTruncation();
@@ -175,8 +224,14 @@ const version = require('tokenizers/package.json').version;
 for (const [name, spec] of Object.entries(perFile)) {
   const json = fs.readFileSync(path.join(shared, 'hf', spec.file), 'utf8');
   const cases = [];
+  const overrides = {};  // each variant's sections once; cases name theirs
   for (const c of [...common, ...spec.extra]) {
     const out = { ...c, add_special: c.add_special !== false };
+    if (c.override) {
+      const key = c.name.includes('/') ? c.name.split('/')[0] : c.name;
+      overrides[key] = c.override;
+      out.override = key;
+    }
     try {
       out.expected = await runCase(json, c);
     } catch (e) {
@@ -184,7 +239,7 @@ for (const [name, spec] of Object.entries(perFile)) {
     }
     cases.push(out);
   }
-  const doc = { generator: `bench/make_encoding_goldens.mjs, npm tokenizers ${version}`, tokenizer: spec.file, cases };
+  const doc = { generator: `bench/make_encoding_goldens.mjs, npm tokenizers ${version}`, tokenizer: spec.file, overrides, cases };
   fs.writeFileSync(path.join(outDir, `${name}.json`), JSON.stringify(doc) + '\n');
   console.log(`${name}: ${cases.length} cases`);
 }

@@ -4,6 +4,7 @@
 // by bench/make_encoding_goldens.mjs through the library's npm binding).
 #include <gtest/gtest.h>
 
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
@@ -83,12 +84,11 @@ void expect_encoding(const Encoding& e, const json& want, const std::string& tex
   EXPECT_EQ(pairs_of(chars), want.at("offsets").get<std::vector<std::vector<size_t>>>());
 }
 
-// The tokenizer a case runs on: the file, or a copy with the case's
-// post_processor in place of the file's.
-std::unique_ptr<Tokenizer> tokenizer_for(const std::string& file, const json& c) {
-  if (!c.contains("post_processor")) return load_hf_tokenizer(file);
+// The tokenizer a variant runs on: a copy of the file with the variant's
+// sections (normalizer, pre_tokenizer, model, post_processor) in place.
+std::unique_ptr<Tokenizer> variant_of(const std::string& file, const json& sections) {
   json root = json::parse(read_file(file));
-  root["post_processor"] = c.at("post_processor");
+  for (auto it = sections.begin(); it != sections.end(); ++it) root[it.key()] = it.value();
   const std::string dir = test::temp_dir("encoding");
   test::write_file(dir + "/tokenizer.json", root.dump());
   return load_hf_tokenizer(dir + "/tokenizer.json");
@@ -98,12 +98,14 @@ void run_goldens(const std::string& name) {
   const json doc = json::parse(read_file(golden_path(name)));
   const std::string file = shared_path("hf/" + doc.at("tokenizer").get<std::string>());
   const auto base = load_hf_tokenizer(file);
+  std::map<std::string, std::unique_ptr<Tokenizer>> variants;
+  for (auto it = doc.at("overrides").begin(); it != doc.at("overrides").end(); ++it)
+    variants[it.key()] = variant_of(file, it.value());
   int checked = 0;
   for (const json& c : doc.at("cases")) {
     const std::string cname = name + "/" + c.at("name").get<std::string>();
     SCOPED_TRACE(cname);
-    const auto owned = c.contains("post_processor") ? tokenizer_for(file, c) : nullptr;
-    const Tokenizer& tok = owned ? *owned : *base;
+    const Tokenizer& tok = c.contains("override") ? *variants.at(c.at("override").get<std::string>()) : *base;
     const EncodeOptions opts = options_of(c);
     if (c.contains("error")) {
       ASSERT_FALSE(c.contains("batch"));

@@ -8,21 +8,45 @@
 
 namespace peft::hf {
 
+// Runs the normalizer on each cluster (a character and the combining marks
+// after it, so that NFC can compose) and lines the output up with the input
+// as HF's transform does: output character j points to input character j;
+// extra output characters point to the last input character; input
+// characters with no counterpart are dropped.
 void Normalizer::normalize_aligned(AlignedText& t) const {
   std::string whole = t.text;
   normalize(whole);
   AlignedText out;
   out.text.reserve(whole.size());
   out.align.reserve(whole.size());
-  std::string ch;
+  std::string cluster;
+  std::vector<Span> in_chars;  // original span of each input character
   size_t i = 0;
   while (i < t.text.size()) {
     const size_t b = i;
-    next_cp(t.text, i);
-    ch.assign(t.text, b, i - b);
-    normalize(ch);
-    out.text += ch;
-    out.align.insert(out.align.end(), ch.size(), Span{t.align[b].begin, t.align[i - 1].end});
+    in_chars.clear();
+    size_t k = i;
+    next_cp(t.text, k);
+    in_chars.push_back({t.align[i].begin, t.align[k - 1].end});
+    i = k;
+    while (i < t.text.size()) {
+      size_t j = i;
+      if (!is_mark(next_cp(t.text, j))) break;
+      in_chars.push_back({t.align[i].begin, t.align[j - 1].end});
+      i = j;
+    }
+    cluster.assign(t.text, b, i - b);
+    normalize(cluster);
+    size_t c = 0;
+    size_t n = 0;
+    while (c < cluster.size()) {
+      const size_t cb = c;
+      next_cp(cluster, c);
+      const Span& s = in_chars[std::min(n, in_chars.size() - 1)];
+      out.align.insert(out.align.end(), c - cb, s);
+      ++n;
+    }
+    out.text += cluster;
   }
   if (out.text == whole) {
     t = std::move(out);
@@ -154,7 +178,6 @@ class ReplaceNormalizer : public Normalizer {
   ReplaceNormalizer(Pattern pattern, std::string content)
       : pattern_(std::move(pattern)), content_(std::move(content)) {}
   void normalize(std::string& text) const override { text = pattern_.replace_all(text, content_); }
-  // The replacement points to the whole match it stands for.
   void normalize_aligned(AlignedText& t) const override {
     std::vector<Span> matches;
     pattern_.find(t.text, matches);
@@ -165,10 +188,11 @@ class ReplaceNormalizer : public Normalizer {
       out.text.append(t.text, done, m.begin - done);
       out.align.insert(out.align.end(), t.align.begin() + done, t.align.begin() + m.begin);
       out.text += content_;
-      Span whole{0, 0};
-      if (m.end > m.begin) whole = {t.align[m.begin].begin, t.align[m.end - 1].end};
-      else if (m.begin < t.align.size()) whole = {t.align[m.begin].begin, t.align[m.begin].begin};
-      out.align.insert(out.align.end(), content_.size(), whole);
+      // As HF: the replacement counts as inserted after the match, so it
+      // points where the match's last byte pointed.
+      Span at{0, 0};
+      if (m.end > 0) at = t.align[m.end - 1];
+      out.align.insert(out.align.end(), content_.size(), at);
       done = m.end;
     }
     out.text.append(t.text, done, std::string::npos);

@@ -25,12 +25,11 @@ class Normalizer {
   virtual ~Normalizer() = default;
   virtual void normalize(std::string& text) const = 0;
   // The same rewrite keeping the alignment. The default serves normalizers
-  // that rewrite each character on its own (lowercase, NFD, BERT cleaning,
-  // ...): what a character becomes points back to it, and a dropped
-  // character leaves nothing. When the text normalized whole differs from
-  // the characters normalized one by one (NFC composing, context), the text
-  // is still the exact whole-text result and every byte points to the
-  // whole span (offsets are then coarse; see docs).
+  // that rewrite each character (with the marks that follow it) on its own:
+  // lowercase, NFC/NFD/NFKC/NFKD, BERT cleaning, ... When the text
+  // normalized whole differs from the clusters normalized one by one
+  // (Hangul jamo composing, say), the text is still the exact whole-text
+  // result and every byte points to the whole span (coarse offsets).
   virtual void normalize_aligned(AlignedText& t) const;
 };
 
