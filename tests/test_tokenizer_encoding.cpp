@@ -11,6 +11,7 @@
 #include "test_util.h"
 #include "tokenizer/encoding.h"
 #include "tokenizer/hf/hf_tokenizer.h"
+#include "tokenizer/load.h"
 
 namespace peft {
 namespace {
@@ -159,8 +160,41 @@ TEST(TokenizerEncoding, EncodeAgreesWithEncoding) {
       EXPECT_EQ(tok->encode(text, true), encode(*tok, text, std::nullopt, o).ids) << rel << " " << text;
       o.add_special = false;
       EXPECT_EQ(tok->encode(text, false), encode(*tok, text, std::nullopt, o).ids) << rel << " " << text;
+      o.offsets = false;  // the cheaper path: same ids, no offsets
+      const Encoding e = encode(*tok, text, std::nullopt, o);
+      EXPECT_EQ(tok->encode(text, false), e.ids) << rel << " " << text;
+      EXPECT_EQ(e.offsets, std::vector<TokenOffset>(e.ids.size())) << rel << " " << text;
     }
   }
+}
+
+// A GGUF vocabulary has no post-processor description: each text of a pair
+// is framed as encode(text, true) frames one (BOS for Llama), the second
+// with type id 1; truncation counts those tokens. No offsets.
+TEST(TokenizerEncoding, GgufVocabularyPairsAndTruncates) {
+  const auto tok = load_tokenizer(shared_path("models/stories260K.gguf"));
+  ASSERT_FALSE(tok->has_offsets());
+  const std::vector<int32_t> a = tok->encode("Once upon a time", false);
+  const std::vector<int32_t> b = tok->encode("there was a cat", false);
+  ASSERT_GE(a.size(), 3u);
+  ASSERT_GE(b.size(), 3u);
+  const int32_t bos = tok->bos_id();
+  ASSERT_TRUE(tok->adds_bos());
+  EXPECT_EQ(tok->num_special_tokens(true), 2u);
+  EncodeOptions o;
+  const Encoding e = encode(*tok, "Once upon a time", std::string_view("there was a cat"), o);
+  std::vector<int32_t> want = {bos};
+  want.insert(want.end(), a.begin(), a.end());
+  want.push_back(bos);
+  want.insert(want.end(), b.begin(), b.end());
+  EXPECT_EQ(e.ids, want);
+  std::vector<int32_t> types(1 + a.size(), 0);
+  types.resize(want.size(), 1);
+  EXPECT_EQ(e.type_ids, types);
+  o.truncation = Truncation{};
+  o.truncation->max_length = 6;  // 2 BOS + 2 tokens of each text
+  const Encoding t = encode(*tok, "Once upon a time", std::string_view("there was a cat"), o);
+  EXPECT_EQ(t.ids, (std::vector<int32_t>{bos, a[0], a[1], bos, b[0], b[1]}));
 }
 
 TEST(TokenizerEncoding, TruncationNeedsRoomForSpecialTokens) {

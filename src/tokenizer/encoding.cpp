@@ -134,10 +134,10 @@ std::optional<Padding> pick_padding(const Tokenizer& tok, const EncodeOptions& o
 
 Encoding encode_unpadded(const Tokenizer& tok, std::string_view text, std::optional<std::string_view> pair,
                          const EncodeOptions& opts, const std::optional<Truncation>& trunc) {
-  Encoding a = tok.encode_text(text, opts.encode_special_tokens);
+  Encoding a = tok.encode_text(text, opts.encode_special_tokens, opts.offsets);
   std::optional<Encoding> b;
   if (pair) {
-    b = tok.encode_text(*pair, opts.encode_special_tokens);
+    b = tok.encode_text(*pair, opts.encode_special_tokens, opts.offsets);
     std::fill(b->type_ids.begin(), b->type_ids.end(), 1);
     std::fill(b->sequence_ids.begin(), b->sequence_ids.end(), 1);
   }
@@ -206,7 +206,7 @@ std::vector<TokenOffset> char_offsets(std::string_view text, const std::vector<T
 // ---- Defaults of the Tokenizer interface, for vocabularies without a
 // post-processor description (GGUF).
 
-Encoding Tokenizer::encode_text(std::string_view text, bool /*encode_special_tokens*/) const {
+Encoding Tokenizer::encode_text(std::string_view text, bool /*encode_special_tokens*/, bool /*offsets*/) const {
   Encoding e;
   e.ids = encode(text, false);
   const size_t n = e.ids.size();

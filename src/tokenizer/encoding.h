@@ -74,6 +74,9 @@ struct EncodeOptions {
   // Match special added tokens ("[SEP]", "<|endoftext|>") in the text as
   // plain text instead of emitting their ids (HF's encode_special_tokens).
   bool encode_special_tokens = false;
+  // Compute offsets (else all {0, 0}: a little faster, for callers that
+  // only need ids, type ids and masks).
+  bool offsets = true;
   // nullopt: what the tokenizer itself is configured with (tokenizer.json's
   // "truncation" / "padding" sections); set `use_file_*` false to ignore
   // those and leave the step out.

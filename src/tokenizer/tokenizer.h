@@ -38,9 +38,10 @@ class Tokenizer {
   // The pieces of encode() for pairs, truncation and padding (see
   // encoding.h, which puts them together).
   // The tokens of one text without special tokens, with byte offsets into
-  // `text`; type_ids 0, sequence_ids 0. The default has no offsets ({0, 0})
-  // and ignores encode_special_tokens.
-  virtual Encoding encode_text(std::string_view text, bool encode_special_tokens) const;
+  // `text` when `offsets` (else {0, 0}, which saves the alignment work);
+  // type_ids 0, sequence_ids 0. The default has no offsets and ignores
+  // encode_special_tokens.
+  virtual Encoding encode_text(std::string_view text, bool encode_special_tokens, bool offsets) const;
   // How many tokens post_process adds with add_special.
   virtual size_t num_special_tokens(bool pair) const;
   // Adds the special tokens around one text or a pair and sets type ids and

@@ -36,7 +36,7 @@ class HfTokenizer : public Tokenizer {
   }
   std::string summary() const override;
 
-  Encoding encode_text(std::string_view text, bool encode_special_tokens) const override;
+  Encoding encode_text(std::string_view text, bool encode_special_tokens, bool offsets) const override;
   size_t num_special_tokens(bool pair) const override {
     return post_processor_ ? post_processor_->added_tokens(pair) : 0;
   }
@@ -285,11 +285,12 @@ std::vector<int32_t> HfTokenizer::encode(std::string_view raw, bool add_special)
 
 // Offsets are into `raw` when it is valid UTF-8; malformed bytes are first
 // replaced by U+FFFD (3 bytes), and offsets then refer to that text.
-Encoding HfTokenizer::encode_text(std::string_view raw, bool encode_special_tokens) const {
+Encoding HfTokenizer::encode_text(std::string_view raw, bool encode_special_tokens, bool offsets) const {
   const std::string text = hf::sanitize_utf8(raw);
   Encoding e;
-  tokenize(text, encode_special_tokens, e.ids, &e.offsets);
+  tokenize(text, encode_special_tokens, e.ids, offsets ? &e.offsets : nullptr);
   const size_t n = e.ids.size();
+  if (!offsets) e.offsets.assign(n, TokenOffset{});
   e.type_ids.assign(n, 0);
   e.attention_mask.assign(n, 1);
   e.special_tokens_mask.assign(n, 0);
