@@ -83,6 +83,23 @@ void write_gguf(LlamaModel<float>& m, const std::string& name,
   set_rope_layout(m, original);
 }
 
+// llama.cpp wants one token per embedding row. HF configs often have more
+// rows than the tokenizer has tokens (Qwen: 151936 rows, 151669 tokens);
+// like llama.cpp's converter, fill the gap with unused "[PAD<id>]" tokens.
+void pad_vocab(std::vector<std::pair<std::string, GgufValue>>& keys, int64_t rows) {
+  std::vector<GgufValue>* tokens = nullptr;
+  std::vector<GgufValue>* types = nullptr;
+  for (auto& [k, v] : keys) {
+    if (k == "tokenizer.ggml.tokens" && v.is_array()) tokens = &std::get<std::vector<GgufValue>>(v.v);
+    if (k == "tokenizer.ggml.token_type" && v.is_array()) types = &std::get<std::vector<GgufValue>>(v.v);
+  }
+  if (!tokens || static_cast<int64_t>(tokens->size()) >= rows) return;
+  for (int64_t i = static_cast<int64_t>(tokens->size()); i < rows; ++i) {
+    tokens->push_back(GgufValue::string("[PAD" + std::to_string(i) + "]"));
+    if (types) types->push_back(GgufValue::i32(5));  // unused
+  }
+}
+
 }  // namespace
 
 ConvertReport convert_model(const std::string& in, const std::string& out) {
@@ -169,6 +186,7 @@ void save_model_as(LlamaModel<float>& m, const GgufFile* gguf, const std::string
     std::string why;
     r.tokenizer_written = tokenizer_json_to_gguf_vocab(source_dir, &tok_keys, &why);
     if (!r.tokenizer_written) r.notes.push_back("no tokenizer written: " + why);
+    if (r.tokenizer_written) pad_vocab(tok_keys, m.cfg.vocab_size);
   } else {
     r.notes.push_back("no tokenizer written: no source to take it from");
   }
