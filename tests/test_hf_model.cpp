@@ -627,16 +627,62 @@ TEST(HfModel, QwenConvertsToGgufWithTheSameLogits) {
   }
 }
 
+// Llama 3 rope scaling as llama.cpp's converter writes it: a rope_freqs.weight
+// tensor of per-pair factors (no keys). HF -> GGUF -> load: same logits.
+TEST(HfModel, Llama3ScaledConvertsToGgufWithTheSameLogits) {
+  Variant r;
+  r.extra_json =
+      ", \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0, \"low_freq_factor\": 1.0, "
+      "\"high_freq_factor\": 4.0, \"original_max_position_embeddings\": 64}";
+  auto vals = random_values(hf_tensors(r), false, 31);
+  const std::string dir = write_hf_dir(r, vals, "conv_llama3");
+  const std::string out = temp_dir("conv_llama3_gguf") + "/m.gguf";
+  convert_model(dir, out);
+  auto f = GgufFile::open(out);
+  const GgufTensorInfo* rf = f->find_tensor("rope_freqs.weight");
+  ASSERT_NE(rf, nullptr);
+  auto hf = load_llama_hf<float>(dir);
+  ASSERT_EQ(rf->shape, (Shape{hf->cfg.head_dim / 2}));
+  EXPECT_FALSE(f->has("llama.rope.scaling.type"));
+  // Meta's rule by hand for the first and last pair: the fastest rotation
+  // (wavelength 2*pi < 64/4) keeps factor 1, the slowest (wavelength
+  // 2*pi*10000^(3/4) > 64/1) gets the full factor 8.
+  Tensor t = f->tensor("rope_freqs.weight").to_f32();
+  EXPECT_FLOAT_EQ(t.ptr<float>()[0], 1.0f);
+  EXPECT_FLOAT_EQ(t.ptr<float>()[rf->shape[0] - 1], 8.0f);
+  auto gg = load_llama_gguf<float>(*f);
+  EXPECT_EQ(gg->cfg.rope_scaling.type, "factors");
+  const std::vector<int32_t> ids = some_tokens(r.vocab, 12);
+  auto a = stepwise_logits(*hf, ids);
+  auto b = stepwise_logits(*gg, ids);
+  double worst = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    for (size_t k = 0; k < a[i].size(); ++k) worst = std::max(worst, std::abs(double(a[i][k]) - double(b[i][k])));
+  EXPECT_LT(worst, 1e-5);
+  // Without the factors the model is another one.
+  Variant plain;
+  auto pl = load_llama_hf<float>(write_hf_dir(plain, vals, "conv_llama3_plain"));
+  auto c = stepwise_logits(*pl, ids);
+  double moved = 0;
+  for (size_t i = 0; i < a.size(); ++i)
+    for (size_t k = 0; k < a[i].size(); ++k) moved = std::max(moved, std::abs(double(a[i][k]) - double(c[i][k])));
+  EXPECT_GT(moved, 1e-3);
+}
+
 TEST(HfModel, ConvertRefusesWhatGgufCannotHold) {
   std::string out = temp_dir("conv_out") + "/m.gguf";
   std::string e;
+  // llama.cpp reads rope_freqs.weight for its llama graph only.
   Variant r;
+  r.model_type = "qwen2";
   r.extra_json =
       ", \"rope_scaling\": {\"rope_type\": \"llama3\", \"factor\": 8.0, \"low_freq_factor\": 1.0, "
       "\"high_freq_factor\": 4.0, \"original_max_position_embeddings\": 64}";
   std::string dir2 = write_hf_dir(r, random_values(hf_tensors(r), false, 31), "conv_llama3");
   e = error_of([&] { convert_model(dir2, out); });
+  EXPECT_EQ(e.rfind("[convert] ", 0), 0u) << e;
   EXPECT_NE(e.find("llama3"), std::string::npos) << e;
+  EXPECT_FALSE(fs::exists(out));
 
   // HF to HF rewrites the weights as F32 and keeps the model.
   Variant b;

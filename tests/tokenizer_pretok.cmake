@@ -13,11 +13,11 @@ gtest_discover_tests(test_tokenizer_pretok_goldens DISCOVERY_TIMEOUT 60
 
 # A Qwen2 conversion scored by llama.cpp's llama-perplexity (needs the Qwen 3
 # tokenizer.json from the fixture and the CLI).
-add_executable(test_qwen_gguf_interop test_qwen_gguf_interop.cpp test_util.cpp)
-target_link_libraries(test_qwen_gguf_interop PRIVATE peft_train GTest::gtest GTest::gtest_main)
-target_include_directories(test_qwen_gguf_interop PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
-target_compile_definitions(test_qwen_gguf_interop PRIVATE PEFT_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+add_executable(test_convert_interop test_convert_interop.cpp test_util.cpp)
+target_link_libraries(test_convert_interop PRIVATE peft_train GTest::gtest GTest::gtest_main)
+target_include_directories(test_convert_interop PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+target_compile_definitions(test_convert_interop PRIVATE PEFT_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
                            PEFT_BINARY_DIR="${CMAKE_BINARY_DIR}")
-add_dependencies(test_qwen_gguf_interop peft_cli)
-gtest_discover_tests(test_qwen_gguf_interop DISCOVERY_TIMEOUT 60
+add_dependencies(test_convert_interop peft_cli)
+gtest_discover_tests(test_convert_interop DISCOVERY_TIMEOUT 60
   PROPERTIES ENVIRONMENT "PEFT_SHARED=${PEFT_SHARED_DIR}" FIXTURES_REQUIRED tokenizer_test_data)

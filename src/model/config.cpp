@@ -42,6 +42,17 @@ std::string LlamaConfig::describe() const {
   return os.str();
 }
 
+std::vector<float> rope_freq_factors(const LlamaConfig& c) {
+  if (c.rope_scaling.type != "llama3" && c.rope_scaling.type != "factors") return {};
+  ops::RopeSpec scaled = c.rope_spec();
+  ops::RopeSpec plain = scaled;
+  plain.scaling = ops::RopeScaling{};
+  const std::vector<double> a = plain.inv_freq(), b = scaled.inv_freq();
+  std::vector<float> out(a.size());
+  for (size_t i = 0; i < a.size(); ++i) out[i] = static_cast<float>(a[i] / b[i]);
+  return out;
+}
+
 LlamaConfig config_from_gguf(const GgufFile& f) {
   std::string arch = f.get_string("general.architecture");
   if (arch != "llama" && arch != "mistral" && arch != "qwen2" && arch != "qwen3") {
@@ -74,6 +85,18 @@ LlamaConfig config_from_gguf(const GgufFile& f) {
     } else if (t != "none") {
       fail("model", f.path() + ": rope scaling '" + t + "' is not supported");
     }
+  }
+  // llama3 scaling, as llama.cpp's converter stores it: a per-pair factor
+  // tensor instead of keys.
+  if (const GgufTensorInfo* rf = f.find_tensor("rope_freqs.weight")) {
+    const int64_t pairs = c.head_dim / 2;
+    if (rf->shape != Shape{pairs})
+      fail("model", f.path() + ": rope_freqs.weight has shape " + shape_str(rf->shape) + ", expected [" +
+                        std::to_string(pairs) + "]");
+    if (!c.rope_scaling.type.empty()) fail("model", f.path() + ": both rope.scaling keys and rope_freqs.weight");
+    Tensor t = f.tensor("rope_freqs.weight").to_f32();
+    c.rope_scaling.type = "factors";
+    c.rope_scaling.freq_factors.assign(t.ptr<float>(), t.ptr<float>() + pairs);
   }
   // Vocabulary size: the embedding's rows (the tokenizer may list fewer).
   const GgufTensorInfo* emb = f.find_tensor("token_embd.weight");

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "ops/rope.h"
 
@@ -35,6 +36,11 @@ struct LlamaConfig {
   void validate() const;
   std::string describe() const;  // one line for logs
 };
+
+// llama.cpp's rope_freqs.weight for this configuration: per rotated pair,
+// the unscaled frequency over the scaled one (llama3 and "factors" scaling);
+// empty when the scaling is none or linear (GGUF has keys for linear).
+std::vector<float> rope_freq_factors(const LlamaConfig& c);
 
 // From a GGUF file's "<arch>.*" keys. Throws "[model] unsupported architecture 'x'".
 LlamaConfig config_from_gguf(const GgufFile& f);

@@ -1,4 +1,5 @@
 // Loading Llama weights from GGUF, and random initialisation.
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -91,6 +92,14 @@ void save_llama_gguf(LlamaModel<T>& m, const GgufFile* source, const std::string
     float* d = t.mutable_ptr<float>();
     for (int64_t i = 0; i < p->numel(); ++i) d[i] = static_cast<float>(p->data[i]);
     w.add_tensor(p->name, t);
+    keep.push_back(t);
+  }
+  // llama3 scaling lives in a tensor, not in the parameters.
+  const std::vector<float> factors = rope_freq_factors(c);
+  if (!factors.empty()) {
+    Tensor t = Tensor::zeros(DType::F32, Shape{static_cast<int64_t>(factors.size())});
+    std::copy(factors.begin(), factors.end(), t.mutable_ptr<float>());
+    w.add_tensor("rope_freqs.weight", t);
     keep.push_back(t);
   }
   w.write(path);

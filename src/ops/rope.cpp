@@ -81,6 +81,16 @@ std::vector<double> RopeSpec::inv_freq() const {
   const std::string& ty = scaling.type;
   if (ty.empty() || ty == "default") return inv;
   if (!(scaling.factor > 0)) fail("rope", "rope_scaling factor must be positive");
+  if (ty == "factors") {
+    if (scaling.freq_factors.size() != inv.size())
+      fail("rope", "rope frequency factors: " + std::to_string(scaling.freq_factors.size()) + " for " +
+                       std::to_string(inv.size()) + " rotated pairs");
+    for (size_t i = 0; i < inv.size(); ++i) {
+      if (!(scaling.freq_factors[i] > 0)) fail("rope", "rope frequency factors must be positive");
+      inv[i] /= scaling.freq_factors[i];
+    }
+    return inv;
+  }
   if (ty == "linear") {
     // Positions divided by factor == every frequency divided by factor.
     for (double& f : inv) f /= scaling.factor;
@@ -109,7 +119,7 @@ std::vector<double> RopeSpec::inv_freq() const {
     }
     return inv;
   }
-  fail("rope", "unsupported rope_scaling type '" + ty + "' (supported: linear, llama3)");
+  fail("rope", "unsupported rope_scaling type '" + ty + "' (supported: linear, llama3, factors)");
 }
 
 template <typename T>

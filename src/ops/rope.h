@@ -19,13 +19,16 @@ enum class RopeStyle { Interleaved, Half };
 
 // rope_scaling from config.json: "linear" divides positions by factor;
 // "llama3" rescales long wavelengths (low_freq_factor, high_freq_factor,
-// original_max_position_embeddings).
+// original_max_position_embeddings). "factors" divides each pair's
+// frequency by its own factor: GGUF's rope_freqs.weight tensor, which is how
+// llama.cpp stores llama3 scaling.
 struct RopeScaling {
-  std::string type;  // "" (none), "linear", "llama3"
+  std::string type;  // "" (none), "linear", "llama3", "factors"
   double factor = 1.0;
   double low_freq_factor = 1.0;
   double high_freq_factor = 4.0;
   int64_t original_max_position = 8192;
+  std::vector<double> freq_factors;  // "factors": one per rotated pair
 };
 
 struct RopeSpec {

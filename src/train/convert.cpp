@@ -37,8 +37,12 @@ void write_gguf(LlamaModel<float>& m, const std::string& name,
     fail("convert", "a " + c.arch + " model cannot be written as GGUF yet (supported: llama, mistral, qwen2, qwen3)");
   if (c.qkv_bias != (c.arch == "qwen2") || c.qk_norm != (c.arch == "qwen3"))
     fail("convert", "q/k/v biases or q/k norms do not match what llama.cpp's " + c.arch + " has");
-  if (!c.rope_scaling.type.empty() && c.rope_scaling.type != "linear")
-    fail("convert", "rope scaling '" + c.rope_scaling.type + "' cannot be written as GGUF yet (only linear)");
+  // llama3 scaling is stored as llama.cpp's converter stores it, as the
+  // rope_freqs.weight tensor, which llama.cpp reads for its llama graph.
+  const std::vector<float> freq_factors = rope_freq_factors(c);
+  if (!c.rope_scaling.type.empty() && c.rope_scaling.type != "linear" && (freq_factors.empty() || c.arch != "llama"))
+    fail("convert", "rope scaling '" + c.rope_scaling.type + "' cannot be written as GGUF " + c.arch +
+                        " (linear, and llama3 for llama)");
   // Written in llama.cpp's row order (pairs for Llama and Mistral, halves as
   // in HF for Qwen); the model gets its own back afterwards.
   const ops::RopeStyle original = m.cfg.rope_style;
@@ -74,6 +78,10 @@ void write_gguf(LlamaModel<float>& m, const std::string& name,
     Tensor t = Tensor::view(DType::F32, p->shape, p->data.get(), nullptr);
     w.add_tensor(p->name, t);
   }
+  std::vector<float> factors = freq_factors;  // the writer holds a view until write()
+  if (!factors.empty())
+    w.add_tensor("rope_freqs.weight",
+                 Tensor::view(DType::F32, Shape{static_cast<int64_t>(factors.size())}, factors.data(), nullptr));
   try {
     w.write(path);
   } catch (...) {
