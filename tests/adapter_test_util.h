@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "adapters/adapter.h"
+#include "core/adapter_slot.h"
 #include "core/rng.h"
 #include "ops/matmul.h"
 

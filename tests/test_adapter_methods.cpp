@@ -105,7 +105,7 @@ TEST(DeltaLora, TelescopedEqualsWrittenAndRank2rExportReproduces) {
   // Rank-2r export on the original base reproduces the trained model.
   auto yt = layer_out(written, W, x, kN, kIn, kOut, false);
   for (const DeltaLoraAdapter<float>* src : {&written, &tele}) {
-    LoraExport<float> e = src->export_rank2r();
+    PlainLora<float> e = src->export_rank2r();
     ASSERT_EQ(e.rank, 2 * kR);
     EXPECT_DOUBLE_EQ(e.alpha, 2 * 6.0);  // 2·alpha keeps s = alpha/r
     Rng dummy(0);

@@ -5,7 +5,7 @@
 
 #include "adapter_test_util.h"
 #include "adapters/delta_lora.h"
-#include "adapters/gguf_lora.h"
+#include "train/gguf_lora.h"
 #include "adapters/lora.h"
 #include "adapters/vera.h"
 #include "core/error.h"

@@ -7,7 +7,7 @@
 #include "adapters/delta_lora.h"
 #include "adapters/factory.h"
 #include "adapters/lora.h"
-#include "adapters/peft_dir.h"
+#include "train/peft_dir.h"
 #include "adapters/vera.h"
 #include "core/error.h"
 #include "io/hf_names.h"

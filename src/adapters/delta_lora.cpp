@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "adapters/registry.h"
 #include "core/error.h"
 #include "ops/matmul.h"
 
@@ -149,14 +150,15 @@ void DeltaLoraAdapter<T>::restore_state(int64_t steps_done, bool telescoped, con
 }
 
 template <typename T>
-LoraExport<T> DeltaLoraAdapter<T>::export_rank2r() const {
+PlainLora<T> DeltaLoraAdapter<T>::export_rank2r() const {
   // Past K: B' = [(1+λ)·B | −λ·B_K], A' = [A ; A_K]. Before: [B | 0], [A ; A].
   const int64_t in = this->info_.in, out = this->info_.out;
   const int r = this->r_, r2 = 2 * r;
   const bool past = steps_ > start_;
-  LoraExport<T> e;
+  PlainLora<T> e;
   e.rank = r2;
   e.rslora = this->rslora_;
+  e.scale = this->s_;
   // Keep s: alpha' / r' (or / sqrt(r')) = s; 2·alpha without rsLoRA.
   e.alpha = this->rslora_ ? this->s_ * std::sqrt(static_cast<double>(r2)) : this->s_ * r2;
   e.A.resize(r2 * in);
@@ -173,6 +175,40 @@ LoraExport<T> DeltaLoraAdapter<T>::export_rank2r() const {
       e.B[i * r2 + r + k] = past ? f2 * anc_B_[i * r + k] : T(0);
     }
   return e;
+}
+
+namespace {
+
+template <typename T>
+std::unique_ptr<Adapter<T>> make_delta_lora(const AdapterConfig& cfg, const LinearInfo& info, const T* W,
+                                            const VeraShared<T>*, Rng& rng, std::vector<int32_t>) {
+  DeltaLoraOptions d;
+  d.ratio = cfg.delta_ratio;
+  d.start = cfg.delta_start;
+  return std::make_unique<DeltaLoraAdapter<T>>(info, lora_options_for(cfg, info), d, W, rng);
+}
+
+}  // namespace
+
+const MethodSpec& delta_lora_method() {
+  static const MethodSpec kSpec = [] {
+    MethodSpec m;
+    m.name = "delta-lora";
+    m.aliases = {"delta_lora"};
+    m.summary = "Delta-LoRA: LoRA whose update λ·Δ(BA) also moves the frozen base";
+    // Dropout is read only to refuse anything but 0 (validate).
+    m.settings = {"rank", "alpha", "dropout", "rslora", "init", "targets", "target-regex", "delta-ratio", "delta-start"};
+    m.validate = [](const AdapterConfig& cfg) {
+      if (cfg.dropout != 0)
+        fail("adapters", "delta-lora: dropout must be 0 (the base update assumes the gradient of W equals that of BA)");
+      if (cfg.delta_start < 0) fail("adapters", "delta-lora: the start step must be >= 0");
+      if (!std::isfinite(cfg.delta_ratio)) fail("adapters", "delta-lora: ratio must be finite");
+    };
+    m.make_f32 = make_delta_lora<float>;
+    m.make_f64 = make_delta_lora<double>;
+    return m;
+  }();
+  return kSpec;
 }
 
 template class DeltaLoraAdapter<float>;

@@ -41,7 +41,9 @@ class DeltaLoraAdapter : public LoraAdapter<T> {
   // `step` counts the optimizer steps done so far (1 after the first).
   void after_step(T* W, int64_t step) override;
 
-  LoraExport<T> export_rank2r() const;
+  PlainLora<T> export_rank2r() const;
+  PlainLora<T> plain_lora() const override { return export_rank2r(); }
+  bool writes_base() const override { return true; }
 
   double ratio() const { return lambda_; }
   int64_t start() const { return start_; }

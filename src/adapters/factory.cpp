@@ -3,27 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <regex>
+#include <type_traits>
 
-#include "adapters/delta_lora.h"
-#include "adapters/lora.h"
-#include "adapters/lora_fa.h"
+#include "adapters/registry.h"
 #include "core/error.h"
 
 namespace peft {
 
 namespace {
-
-const std::vector<std::string> kMethods = {"lora", "lora-fa", "vera", "delta-lora", "lora-plus"};
-
-bool lora_style(const std::string& m) { return m != "vera"; }
-
-// "pissa" or "pissa_niter_K" (K a number).
-bool is_pissa_init(const std::string& init) {
-  if (init == "pissa") return true;
-  const std::string p = "pissa_niter_";
-  if (init.compare(0, p.size(), p) != 0 || init.size() == p.size() || init.size() > p.size() + 4) return false;
-  return std::all_of(init.begin() + p.size(), init.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
 
 std::string join(const std::vector<std::string>& v) {
   std::string s;
@@ -52,7 +39,37 @@ bool pattern_key_matches(const std::string& key, const LinearInfo& info) {
   }
 }
 
+// The adapter method a configuration names; throws for full fine-tuning and
+// unknown names.
+const MethodSpec& adapter_method(const AdapterConfig& cfg) {
+  const MethodSpec* m = find_method(cfg.method);
+  if (!m || m->trains_base)
+    fail("adapters", "unknown method '" + cfg.method + "' (" + method_names(",", /*adapters_only=*/true) + ")");
+  return *m;
+}
+
 }  // namespace
+
+bool is_pissa_init(const std::string& init) {
+  if (init == "pissa") return true;
+  const std::string p = "pissa_niter_";
+  if (init.compare(0, p.size(), p) != 0 || init.size() == p.size() || init.size() > p.size() + 4) return false;
+  return std::all_of(init.begin() + p.size(), init.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::vector<std::string> parse_target_list(const std::string& list) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : list + ",") {
+    if (ch == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (ch != ' ') {
+      cur += ch;
+    }
+  }
+  return out;
+}
 
 const std::vector<std::string>& all_linear_modules() {
   static const std::vector<std::string> kAll = {"q", "k", "v", "o", "gate", "up", "down"};
@@ -68,22 +85,16 @@ std::string module_kind_alias(const std::string& name) {
 }
 
 void validate_adapter_config(const AdapterConfig& cfg) {
-  if (std::find(kMethods.begin(), kMethods.end(), cfg.method) == kMethods.end())
-    fail("adapters", "unknown method '" + cfg.method + "' (" + join(kMethods) + ")");
+  const MethodSpec& method = adapter_method(cfg);
   if (cfg.rank <= 0) fail("adapters", "rank must be positive, got " + std::to_string(cfg.rank));
   for (const auto& [k, r] : cfg.rank_pattern)
     if (r <= 0) fail("adapters", "rank_pattern '" + k + "': rank must be positive, got " + std::to_string(r));
   if (!std::isfinite(cfg.alpha)) fail("adapters", "alpha must be finite");
   if (!(cfg.dropout >= 0 && cfg.dropout < 1))
     fail("adapters", "dropout must be in [0, 1), got " + std::to_string(cfg.dropout));
-  if (cfg.method == "delta-lora" && cfg.dropout != 0)
-    fail("adapters", "delta-lora: dropout must be 0 (the base update assumes the gradient of W equals that of BA)");
-  if (lora_style(cfg.method) && cfg.init != "kaiming" && cfg.init != "gaussian" && !is_pissa_init(cfg.init))
+  if (method.validate) method.validate(cfg);
+  if (method.uses("init") && cfg.init != "kaiming" && cfg.init != "gaussian" && !is_pissa_init(cfg.init))
     fail("adapters", "unknown init '" + cfg.init + "' (kaiming, gaussian, pissa, pissa_niter_K)");
-  if (cfg.method == "lora-fa" && is_pissa_init(cfg.init))
-    fail("adapters", "lora-fa: pissa init is not supported (A must stay random and frozen)");
-  if (cfg.method == "delta-lora" && cfg.delta_start < 0) fail("adapters", "delta-lora: the start step must be >= 0");
-  if (cfg.method == "delta-lora" && !std::isfinite(cfg.delta_ratio)) fail("adapters", "delta-lora: ratio must be finite");
   if (cfg.target_regex.empty()) {
     for (const auto& t : cfg.targets) {
       if (t == "all-linear") continue;
@@ -132,7 +143,26 @@ void check_targets_matched(const AdapterConfig& cfg, int64_t matched) {
 }
 
 bool adapter_rewrites_base(const AdapterConfig& cfg) {
-  return lora_style(cfg.method) && is_pissa_init(cfg.init);
+  return adapter_method(cfg).uses("init") && is_pissa_init(cfg.init);
+}
+
+std::vector<std::string> lora_style_settings() {
+  return {"rank", "alpha", "dropout", "rslora", "init", "targets", "target-regex"};
+}
+
+LoraOptions lora_options_for(const AdapterConfig& cfg, const LinearInfo& info) {
+  LoraOptions lo;
+  lo.rank = rank_for(cfg, info);
+  // A trained LoRA of larger rank than the layer is legal (a loaded rank-2r
+  // export can be), but choosing one is a mistake: ΔW cannot use the extra rank.
+  if (lo.rank > std::min(info.in, info.out))
+    fail("adapters", "layer '" + info.name + "': rank " + std::to_string(lo.rank) + " exceeds min(in, out) = " +
+                         std::to_string(std::min(info.in, info.out)));
+  lo.alpha = alpha_for(cfg, info);
+  lo.rslora = cfg.rslora;
+  lo.dropout = cfg.dropout;
+  lo.init = cfg.init;
+  return lo;
 }
 
 template <typename T>
@@ -151,35 +181,9 @@ template <typename T>
 std::unique_ptr<Adapter<T>> make_adapter(const AdapterConfig& cfg, const LinearInfo& info, const T* W,
                                          const VeraShared<T>* shared, Rng& rng, std::vector<int32_t> row_perm) {
   validate_adapter_config(cfg);
-  if (cfg.method == "vera") {
-    if (!shared) fail("adapters", "vera: no shared projections were made for the model");
-    VeraOptions vo;
-    vo.dropout = cfg.dropout;
-    vo.d_initial = cfg.vera_d_initial;
-    return std::make_unique<VeraAdapter<T>>(info, vo, shared, rng, std::move(row_perm));
-  }
-  // row_perm is ignored here: LoRA-style rows are permuted when saved (peft_dir.h).
-  LoraOptions lo;
-  lo.rank = rank_for(cfg, info);
-  // A trained LoRA of larger rank than the layer is legal (a loaded rank-2r
-  // export can be), but choosing one is a mistake: ΔW cannot use the extra rank.
-  if (lo.rank > std::min(info.in, info.out))
-    fail("adapters", "layer '" + info.name + "': rank " + std::to_string(lo.rank) + " exceeds min(in, out) = " +
-                         std::to_string(std::min(info.in, info.out)));
-  lo.alpha = alpha_for(cfg, info);
-  lo.rslora = cfg.rslora;
-  lo.dropout = cfg.dropout;
-  lo.init = cfg.init;
-  if (cfg.method == "lora-fa") return std::make_unique<LoraFaAdapter<T>>(info, lo, W, rng);
-  if (cfg.method == "delta-lora") {
-    DeltaLoraOptions d;
-    d.ratio = cfg.delta_ratio;
-    d.start = cfg.delta_start;
-    return std::make_unique<DeltaLoraAdapter<T>>(info, lo, d, W, rng);
-  }
-  auto a = std::make_unique<LoraAdapter<T>>(info, lo, W, rng);
-  a->set_method_name(cfg.method);
-  return a;
+  const MethodSpec& method = adapter_method(cfg);
+  if constexpr (std::is_same_v<T, float>) return method.make_f32(cfg, info, W, shared, rng, std::move(row_perm));
+  else return method.make_f64(cfg, info, W, shared, rng, std::move(row_perm));
 }
 
 template std::unique_ptr<VeraShared<float>> make_vera_shared<float>(const AdapterConfig&, const std::vector<LinearInfo>&);

@@ -1,6 +1,7 @@
-// Building adapters from one run configuration: which methods exist, which
-// linear layers a configuration targets, per-layer rank and alpha, and the
-// errors for configurations that cannot work.
+// Building adapters from one run configuration: which linear layers a
+// configuration targets, per-layer rank and alpha, and the errors for
+// configurations that cannot work. Which methods exist, and what each one
+// builds, is the registry's (registry.h).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -8,14 +9,16 @@
 #include <string>
 #include <vector>
 
-#include "adapters/adapter.h"
+#include "adapters/lora.h"
 #include "adapters/vera.h"
+#include "core/adapter_slot.h"
 
 namespace peft {
 
 struct AdapterConfig {
-  // lora, lora-fa, vera, delta-lora, lora-plus (LoRA; its B learning rate is
-  // the optimizer's business).
+  // A registered adapter method or alias (registry.h): lora, lora-fa, vera,
+  // delta-lora, lora-plus (LoRA; its B learning rate is the optimizer's
+  // business).
   std::string method = "lora";
   int rank = 8;
   double alpha = 8;
@@ -39,12 +42,21 @@ struct AdapterConfig {
   uint64_t vera_seed = 0;  // projection_prng_key
   double delta_ratio = 2;  // λ
   int64_t delta_start = 0; // K
+  // LoRA-FA: project B's gradient before each optimizer step as PEFT's
+  // LoRA-FA optimizer does (lora_fa.h).
+  bool lora_fa_projection = false;
 };
 
 // The module kinds "all-linear" stands for (never the output head).
 const std::vector<std::string>& all_linear_modules();
 // "q_proj" → "q", "gate_proj" → "gate", …; other names unchanged.
 std::string module_kind_alias(const std::string& name);
+// A comma-separated target list as users write it ("q, v", "all-linear"):
+// the names in order, spaces and empty entries dropped. Names are checked by
+// validate_adapter_config, not here.
+std::vector<std::string> parse_target_list(const std::string& list);
+// "pissa" or "pissa_niter_K" (K a number of at most 4 digits).
+bool is_pissa_init(const std::string& init);
 
 // Checks what can be checked without the model: method, rank, dropout,
 // init, target names, regex syntax, and method-specific rules. Throws
@@ -61,6 +73,13 @@ void check_targets_matched(const AdapterConfig& cfg, int64_t matched);
 // True when the init changes the base weight (PiSSA): after make_adapter the
 // model must call adapter->unmerge_from(W) once, turning W into W − s·BA.
 bool adapter_rewrites_base(const AdapterConfig& cfg);
+
+// The options of a LoRA-style adapter (LoRA, LoRA-FA, Delta-LoRA, LoRA+) for
+// one layer: its rank and alpha after the patterns, rsLoRA, dropout, init.
+// Throws when the rank exceeds min(in, out).
+LoraOptions lora_options_for(const AdapterConfig& cfg, const LinearInfo& info);
+// The settings every LoRA-style method reads (registry.h, MethodSpec::settings).
+std::vector<std::string> lora_style_settings();
 
 // VeRA's shared pair for a model, sized to the largest targeted layer among
 // `layers`, drawn from cfg.vera_seed. Throws when nothing is targeted.

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "adapters/init.h"
+#include "adapters/registry.h"
 #include "adapters/svd.h"
 #include "core/error.h"
 #include "ops/matmul.h"
@@ -144,9 +145,10 @@ void LoraAdapter<T>::unmerge_from(T* W) const {
 }
 
 template <typename T>
-LoraExport<T> LoraAdapter<T>::export_lora() const {
-  LoraExport<T> e;
+PlainLora<T> LoraAdapter<T>::export_lora() const {
+  PlainLora<T> e;
   e.rslora = rslora_;
+  e.scale = s_;
   if (init_A_.empty()) {
     e.rank = r_;
     e.alpha = alpha_;
@@ -169,6 +171,30 @@ LoraExport<T> LoraAdapter<T>::export_lora() const {
       e.B[i * r2 + r_ + k] = -init_B_[i * r_ + k];
     }
   return e;
+}
+
+namespace {
+
+template <typename T>
+std::unique_ptr<Adapter<T>> make_lora(const AdapterConfig& cfg, const LinearInfo& info, const T* W,
+                                      const VeraShared<T>*, Rng& rng, std::vector<int32_t>) {
+  // No row_perm: LoRA-style rows are permuted when saved (train/peft_dir.h).
+  return std::make_unique<LoraAdapter<T>>(info, lora_options_for(cfg, info), W, rng);
+}
+
+}  // namespace
+
+const MethodSpec& lora_method() {
+  static const MethodSpec kSpec = [] {
+    MethodSpec m;
+    m.name = "lora";
+    m.summary = "LoRA: a trainable low-rank update s·BA on each targeted layer";
+    m.settings = lora_style_settings();
+    m.make_f32 = make_lora<float>;
+    m.make_f64 = make_lora<double>;
+    return m;
+  }();
+  return kSpec;
 }
 
 template class LoraAdapter<float>;

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "adapters/adapter.h"
+#include "core/adapter_slot.h"
 #include "adapters/input_dropout.h"
 
 namespace peft {
@@ -35,16 +35,6 @@ struct LoraOptions {
 // s = alpha / r, or alpha / sqrt(r) with rsLoRA.
 double lora_scaling(double alpha, int rank, bool rslora);
 
-// A plain LoRA (on the original, unmodified base) as written to a file.
-template <typename T>
-struct LoraExport {
-  int rank = 0;
-  double alpha = 0;
-  bool rslora = false;
-  std::vector<T> A;  // [rank, in]
-  std::vector<T> B;  // [out, rank]
-};
-
 template <typename T>
 class LoraAdapter : public Adapter<T> {
  public:
@@ -56,7 +46,7 @@ class LoraAdapter : public Adapter<T> {
   LoraAdapter(const LinearInfo& info, const LoraOptions& opt, const T* W, Rng& rng);
 
   std::string method() const override { return method_; }
-  // The name reported by method() (the factory sets "lora-plus", which is
+  // The name reported by method() (lora_plus.cpp sets "lora-plus", which is
   // LoRA with another optimizer rule).
   void set_method_name(const std::string& m) { method_ = m; }
 
@@ -75,7 +65,8 @@ class LoraAdapter : public Adapter<T> {
   // PiSSA adapter (whose base became W − s·B₀A₀) is the rank-2r LoRA
   //   B' = [B | −B₀], A' = [A ; A₀], same s,
   // PEFT's own conversion of PiSSA to LoRA, so any reader can use it.
-  LoraExport<T> export_lora() const;
+  PlainLora<T> export_lora() const;
+  PlainLora<T> plain_lora() const override { return export_lora(); }
 
   const LinearInfo& info() const { return info_; }
   int rank() const { return r_; }

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "adapters/registry.h"
 #include "core/error.h"
 #include "ops/matmul.h"
 
@@ -130,6 +131,37 @@ template std::vector<double> lora_fa_gram_inverse<float>(const float*, int, int6
 template std::vector<double> lora_fa_gram_inverse<double>(const double*, int, int64_t);
 template void lora_fa_project_grad<float>(const std::vector<double>&, int, double, float*, int64_t);
 template void lora_fa_project_grad<double>(const std::vector<double>&, int, double, double*, int64_t);
+namespace {
+
+template <typename T>
+std::unique_ptr<Adapter<T>> make_lora_fa(const AdapterConfig& cfg, const LinearInfo& info, const T* W,
+                                         const VeraShared<T>*, Rng& rng, std::vector<int32_t>) {
+  auto a = std::make_unique<LoraFaAdapter<T>>(info, lora_options_for(cfg, info), W, rng);
+  a->set_projection(cfg.lora_fa_projection);
+  return a;
+}
+
+}  // namespace
+
+const MethodSpec& lora_fa_method() {
+  static const MethodSpec kSpec = [] {
+    MethodSpec m;
+    m.name = "lora-fa";
+    m.aliases = {"lora_fa"};
+    m.summary = "LoRA-FA: LoRA with A frozen at its random init; keeps x·Aᵀ instead of x";
+    m.settings = lora_style_settings();
+    m.settings.push_back("lora-fa-projection");
+    m.validate = [](const AdapterConfig& cfg) {
+      if (is_pissa_init(cfg.init))
+        fail("adapters", "lora-fa: pissa init is not supported (A must stay random and frozen)");
+    };
+    m.make_f32 = make_lora_fa<float>;
+    m.make_f64 = make_lora_fa<double>;
+    return m;
+  }();
+  return kSpec;
+}
+
 template class LoraFaAdapter<float>;
 template class LoraFaAdapter<double>;
 

@@ -44,10 +44,16 @@ class LoraFaAdapter : public LoraAdapter<T> {
 
   // B's gradient ← (1/s²) · grad_B · (A Aᵀ + 1e-8 I)⁻¹ (PEFT's LoRA-FA optimizer).
   void project_grad();
+  // With the projection on, project_grad() runs before every optimizer step.
+  void set_projection(bool on) { project_ = on; }
+  void before_optimizer_step() override {
+    if (project_) project_grad();
+  }
 
  private:
   std::vector<T> kept_u_;         // [n, r] from the last training forward
   std::vector<double> gram_inv_;  // [r, r], computed on first use
+  bool project_ = false;
 };
 
 }  // namespace peft

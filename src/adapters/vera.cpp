@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "adapters/init.h"
+#include "adapters/registry.h"
 #include "core/error.h"
 #include "ops/matmul.h"
 
@@ -176,6 +177,49 @@ void VeraAdapter<T>::merge_into(T* W) const {
 template <typename T>
 void VeraAdapter<T>::unmerge_from(T* W) const {
   add_delta(W, -1.0);
+}
+
+template <typename T>
+PlainLora<T> VeraAdapter<T>::plain_lora() const {
+  PlainLora<T> p;
+  p.rank = r_;
+  p.alpha = r_;
+  p.scale = 1.0;
+  p.A.resize(static_cast<size_t>(r_) * info_.in);
+  p.B.resize(static_cast<size_t>(info_.out) * r_);
+  plain_factors(p.A.data(), p.B.data());
+  return p;
+}
+
+namespace {
+
+template <typename T>
+std::unique_ptr<Adapter<T>> make_vera(const AdapterConfig& cfg, const LinearInfo& info, const T*,
+                                      const VeraShared<T>* shared, Rng& rng, std::vector<int32_t> row_perm) {
+  if (!shared) fail("adapters", "vera: no shared projections were made for the model");
+  VeraOptions vo;
+  vo.dropout = cfg.dropout;
+  vo.d_initial = cfg.vera_d_initial;
+  return std::make_unique<VeraAdapter<T>>(info, vo, shared, rng, std::move(row_perm));
+}
+
+}  // namespace
+
+const MethodSpec& vera_method() {
+  static const MethodSpec kSpec = [] {
+    MethodSpec m;
+    m.name = "vera";
+    m.summary = "VeRA: trainable scaling vectors around one frozen random pair shared by all layers";
+    m.default_lr = 1e-2;
+    m.default_rank = 256;
+    m.settings = {"rank", "dropout", "targets", "target-regex", "vera-d-initial", "vera-seed"};
+    m.shared_projections = true;
+    m.peft_format = PeftFormat::Vera;
+    m.make_f32 = make_vera<float>;
+    m.make_f64 = make_vera<double>;
+    return m;
+  }();
+  return kSpec;
 }
 
 template class VeraShared<float>;

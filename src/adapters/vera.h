@@ -19,7 +19,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "adapters/adapter.h"
+#include "core/adapter_slot.h"
 #include "adapters/input_dropout.h"
 
 namespace peft {
@@ -81,6 +81,8 @@ class VeraAdapter : public Adapter<T> {
   // ΔW = B' A' with A' = diag(λ_d) A_l [r, in] and B' = diag(λ_b) B_l [out, r]
   // (rows in this layer's order): VeRA as an exact rank-r LoRA of scale 1.
   void plain_factors(T* A, T* B) const;
+  // The same as a PlainLora: rank r, scale 1 (alpha = r).
+  PlainLora<T> plain_lora() const override;
 
  private:
   int64_t hf_row(int64_t i) const { return perm_.empty() ? i : perm_[i]; }

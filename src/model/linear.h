@@ -8,7 +8,7 @@
 #pragma once
 #include <memory>
 
-#include "adapters/adapter.h"
+#include "core/adapter_slot.h"
 #include "model/param.h"
 
 namespace peft {

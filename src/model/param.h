@@ -5,7 +5,7 @@
 #include <cstring>
 #include <string>
 
-#include "adapters/adapter.h"
+#include "core/adapter_slot.h"
 #include "core/tensor.h"
 
 namespace peft {

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "adapters/peft_dir.h"
+#include "train/peft_dir.h"
 #include "train/pretrained.h"
 
 namespace peft {

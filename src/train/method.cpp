@@ -1,5 +1,6 @@
 #include "train/method.h"
 
+#include "adapters/registry.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "io/hf_names.h"
@@ -7,11 +8,15 @@
 namespace peft {
 
 const std::vector<std::string>& train_methods() {
-  static const std::vector<std::string> m{"full", "lora", "lora-fa", "vera", "delta-lora", "lora-plus"};
+  static const std::vector<std::string> m = [] {
+    std::vector<std::string> v;
+    for (const MethodSpec* s : all_methods()) v.push_back(s->name);
+    return v;
+  }();
   return m;
 }
 
-bool is_adapter_method(const std::string& method) { return method != "full"; }
+bool is_adapter_method(const std::string& method) { return !method_spec(method).trains_base; }
 
 std::vector<PeftLayer> peft_layers_of(LlamaModel<float>& model, bool gguf_row_order) {
   std::vector<PeftLayer> r;
@@ -29,21 +34,15 @@ std::vector<PeftLayer> peft_layers_of(LlamaModel<float>& model, bool gguf_row_or
 
 std::unique_ptr<MethodSetup> setup_method(LlamaModel<float>& model, const std::string& method,
                                           const AdapterConfig& adapter_in, bool gguf_row_order) {
-  bool known = false;
-  for (const auto& m : train_methods()) known |= m == method;
-  if (!known) {
-    std::string list;
-    for (const auto& m : train_methods()) list += (list.empty() ? "" : ", ") + m;
-    fail("train", "unknown method '" + method + "' (use one of: " + list + ")");
-  }
+  const MethodSpec& spec = method_spec(method);
   auto s = std::make_unique<MethodSetup>();
-  s->method = method;
+  s->method = spec.name;
   s->total = model.parameter_count();
-  if (method == "full") {
+  if (spec.trains_base) {
     model.set_base_trainable(true);
   } else {
     AdapterConfig cfg = adapter_in;
-    cfg.method = method;
+    cfg.method = spec.name;
     validate_adapter_config(cfg);
     model.set_base_trainable(false);
     std::vector<PeftLayer> all = peft_layers_of(model, gguf_row_order);
@@ -52,7 +51,7 @@ std::unique_ptr<MethodSetup> setup_method(LlamaModel<float>& model, const std::s
     for (size_t i = 0; i < lins.size(); ++i)
       if (target_matches(cfg, lins[i]->info)) targeted.push_back(lins[i]->info);
     check_targets_matched(cfg, static_cast<int64_t>(targeted.size()));
-    if (method == "vera") s->vera = make_vera_shared<float>(cfg, targeted);
+    if (spec.shared_projections) s->vera = make_vera_shared<float>(cfg, targeted);
     Rng rng(cfg.seed);
     for (size_t i = 0; i < lins.size(); ++i) {
       if (!target_matches(cfg, lins[i]->info)) continue;

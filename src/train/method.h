@@ -7,17 +7,20 @@
 #include <vector>
 
 #include "adapters/factory.h"
-#include "adapters/peft_dir.h"
+#include "adapters/registry.h"
+#include "train/peft_dir.h"
 #include "model/llama.h"
 
 namespace peft {
 
-// The methods `peft train --method` accepts.
+// The methods `peft train --method` accepts (the registry's names,
+// adapters/registry.h).
 const std::vector<std::string>& train_methods();
+// False for full fine-tuning; throws for an unknown method.
 bool is_adapter_method(const std::string& method);
 
 struct MethodSetup {
-  std::string method;
+  std::string method;  // the registered name (an alias given to setup_method resolves to it)
   AdapterConfig adapter;  // meaningless for "full"
   std::unique_ptr<VeraShared<float>> vera;  // VeRA's shared projections (outlive the adapters)
   std::vector<PeftLayer> layers;            // the adapted layers, with their HF row order

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "adapters/adapter.h"
+#include "core/adapter_slot.h"
 #include "ops/adamw.h"
 
 namespace peft {

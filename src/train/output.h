@@ -12,8 +12,4 @@ namespace peft {
 
 void save_training_output(Pretrained& p, const MethodSetup& s, const std::string& dir);
 
-// LoRA-FA with PEFT's projected-gradient optimizer (REFERENCE.md §2).
-class Trainer;
-void enable_lora_fa_projection(Trainer& trainer, LlamaModel<float>& model);
-
 }  // namespace peft

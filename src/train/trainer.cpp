@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "train/run_settings.h"
 
 namespace peft {
 
@@ -25,12 +26,6 @@ std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);
   return buf;
-}
-
-// Keys of the run configuration that may change between a run and its resume.
-bool may_differ_on_resume(const std::string& key) {
-  return key == "steps" || key == "save_every" || key == "eval_every" || key == "log_every" || key == "out" ||
-         key == "resume" || key == "quiet";
 }
 
 // "checkpoint-N" -> N; -1 for any other name.
@@ -131,6 +126,8 @@ TrainSummary Trainer::run() {
     for (const Batch& b : micro) loss_sum += model_.forward_backward(b, 1.0 / static_cast<double>(std::max<int64_t>(1, scored)));
     ++step_;
     const double lr = o_.lr * schedule_factor(o_.schedule, step_, o_.steps, o_.warmup);
+    for (Linear<float>* lin : model_.all_linears())
+      if (lin->adapter) lin->adapter->before_optimizer_step();
     if (before_step) before_step();
     const double gnorm = opt_->step(lr);
     for (Linear<float>* lin : model_.all_linears())
@@ -253,7 +250,7 @@ void Trainer::write_checkpoint_files(const std::string& tmp, bool resumable) {
     state.add(name, Tensor::view(DType::F32, {static_cast<int64_t>(vec->size())}, vec->data(), nullptr));
   // Base weights that an adapter writes into (Delta-LoRA) are part of the state.
   for (Linear<float>* lin : model_.all_linears())
-    if (lin->adapter && lin->adapter->method() == "delta-lora" && lin->weight.frozen())
+    if (lin->adapter && lin->adapter->writes_base() && lin->weight.frozen())
       state.add("base." + lin->weight.name, Tensor::view(DType::F32, lin->weight.shape, lin->weight.data.get(), nullptr));
   // Adapter state that is not trainable but needed for an exact resume
   // (Delta-LoRA's anchors), and the dropout generators.
@@ -283,13 +280,7 @@ void Trainer::load_checkpoint(const std::string& dir) {
   if (!j.value("resumable", true))
     fail("train", "cannot resume from '" + dir + "': it was saved without the optimizer state (--save-optimizer-state)");
   // The run configuration must match, except what may change on resume.
-  const nlohmann::json& saved = j.value("run_config", nlohmann::json::object());
-  for (auto& [k, v] : run_config_.items()) {
-    if (may_differ_on_resume(k)) continue;
-    if (!saved.contains(k) || saved[k] != v)
-      fail("train", "cannot resume from '" + dir + "': '" + k + "' was " + (saved.contains(k) ? saved[k].dump() : "unset") +
-                        ", now " + v.dump());
-  }
+  check_resume_settings(j.value("run_config", nlohmann::json::object()), run_config_, dir);
   auto params = SafetensorsFile::open(dir + "/trainable.safetensors");
   for (ParamRef<float>& p : params_) {
     if (!params->has(p.name)) fail("train", "checkpoint '" + dir + "' has no tensor '" + p.name + "'");

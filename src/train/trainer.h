@@ -89,8 +89,8 @@ class Trainer {
   // resume needs (ResumeState above), else a snapshot.
   void save_checkpoint(const std::string& dir, bool resumable = true);
   // Restores a checkpoint written by save_checkpoint. Refuses one whose run
-  // configuration differs (other than steps and logging/saving cadence), and
-  // a snapshot.
+  // configuration differs (other than steps and logging/saving cadence:
+  // check_resume_settings, run_settings.h), and a snapshot.
   void load_checkpoint(const std::string& dir);
 
   int64_t step() const { return step_; }

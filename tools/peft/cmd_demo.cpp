@@ -208,7 +208,7 @@ std::function<int()> setup(CLI::App& app) {
       ft.steps = o->finetune_steps;
       ft.lr = r.lr;
       ft.warmup = 10;
-      ft.opt.lora_plus_ratio = r.method == "lora-plus" ? 16.0 : 1.0;
+      ft.opt.lora_plus_ratio = method_spec(r.method).uses("lora-plus-ratio") ? 16.0 : 1.0;
       Trainer t(m, *tr, ev.get(), ft, {});
       TrainSummary s = t.run();
       double acc_after = accuracy(m, tok, sub_test);

@@ -9,95 +9,51 @@
 #include "common.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "adapters/registry.h"
 #include "io/atomic_file.h"
 #include "train/method.h"
 #include "train/output.h"
 #include "train/pretrained.h"
+#include "train/run_settings.h"
 #include "train/trainer.h"
 #include "train/training_data.h"
 
 namespace peft::cli {
 namespace {
 
-struct Opts {
+// The run's settings are the library's RunSettings (train/run_settings.h);
+// what only the command line has is added here.
+struct Opts : RunSettings {
   CommonOptions common;
-  std::string model, data, eval_data, method = "lora", out, resume, schedule = "constant", sampling;
-  std::string targets, target_regex, init = "kaiming";
-  int rank = 8;
-  double alpha = 0;  // 0 = same as rank
-  double dropout = 0, lora_plus_ratio = 16, vera_d_initial = 0.1, delta_ratio = 2;
-  int64_t delta_start = 0;
-  uint64_t vera_seed = 0;
-  bool rslora = false, lora_fa_projection = false, grad_checkpoint = false, json = false;
-  int64_t steps = 0, epochs = 0, batch_size = 8, grad_accum = 1, seq_len = 256, warmup = 0;
-  double lr = 0, weight_decay = 0, max_grad_norm = 1.0, eval_split = 0.1;
-  int64_t eval_every = 0, save_every = 0, eval_windows = 0, log_every = 10, save_total_limit = 0;
+  std::string resume;
+  bool json = false;
+  int64_t save_total_limit = 0;
   std::string save_optimizer_state = "all";
-  uint64_t seed = 0;
-  // Fields of data records (JSONL).
-  std::string prompt_field, completion_field, text_field, chat_template;
-  bool train_on_prompt = false;
 };
 
-nlohmann::json run_config_of(const Opts& o, const std::string& method) {
-  // What must match for a resume to continue the same run.
-  return {{"model", o.model}, {"data", o.data}, {"eval_data", o.eval_data}, {"method", method},
-          {"rank", o.rank}, {"alpha", o.alpha}, {"dropout", o.dropout}, {"targets", o.targets},
-          {"target_regex", o.target_regex}, {"init", o.init}, {"rslora", o.rslora},
-          {"lora_plus_ratio", o.lora_plus_ratio}, {"vera_d_initial", o.vera_d_initial}, {"vera_seed", o.vera_seed},
-          {"delta_ratio", o.delta_ratio}, {"delta_start", o.delta_start}, {"lora_fa_projection", o.lora_fa_projection},
-          {"lr", o.lr}, {"schedule", o.schedule}, {"warmup", o.warmup}, {"weight_decay", o.weight_decay},
-          {"max_grad_norm", o.max_grad_norm}, {"batch_size", o.batch_size}, {"grad_accum", o.grad_accum},
-          {"seq_len", o.seq_len}, {"sampling", o.sampling}, {"seed", o.seed}, {"eval_split", o.eval_split},
-          {"steps", o.steps}, {"epochs", o.epochs}, {"save_every", o.save_every}, {"eval_every", o.eval_every},
-          {"log_every", o.log_every}, {"grad_checkpoint", o.grad_checkpoint}, {"prompt_field", o.prompt_field},
-          {"completion_field", o.completion_field}, {"text_field", o.text_field},
-          {"train_on_prompt", o.train_on_prompt}, {"chat_template", o.chat_template}};
-}
-
-// The method-specific flags and the methods that read them. A flag given
-// with another method is ignored, which the user is told (a warning, not an
-// error, so one command line can be reused across methods).
-// TODO(issue 7, item 6): take this from the method registry once it exists.
-struct MethodFlag {
-  const char* flag;
-  std::vector<std::string> methods;
-};
-
-const std::vector<MethodFlag>& method_flags() {
-  const std::vector<std::string> adapters{"lora", "lora-fa", "vera", "delta-lora", "lora-plus"};
-  const std::vector<std::string> lora_style{"lora", "lora-fa", "delta-lora", "lora-plus"};
-  static const std::vector<MethodFlag> t{
-      {"--rank", adapters},          {"--alpha", lora_style},
-      {"--dropout", adapters},       {"--rslora", lora_style},
-      {"--init", lora_style},        {"--targets", adapters},
-      {"--target-regex", adapters},  {"--lora-plus-ratio", {"lora-plus"}},
-      {"--lora-fa-projection", {"lora-fa"}},
-      {"--vera-d-initial", {"vera"}}, {"--vera-seed", {"vera"}},
-      {"--delta-ratio", {"delta-lora"}}, {"--delta-start", {"delta-lora"}},
-  };
-  return t;
-}
-
-void warn_ignored_flags(const CLI::App& app, const std::string& method) {
-  for (const MethodFlag& f : method_flags()) {
-    if (app.get_option(f.flag)->count() == 0) continue;
-    if (std::find(f.methods.begin(), f.methods.end(), method) != f.methods.end()) continue;
+// The method-specific flags, as the registry names them (MethodSpec::settings),
+// and the methods that read them. A flag given with another method is
+// ignored, which the user is told (a warning, not an error, so one command
+// line can be reused across methods).
+void warn_ignored_flags(const CLI::App& app, const MethodSpec& method) {
+  std::vector<std::string> flags;  // every method-specific setting, in registration order
+  for (const MethodSpec* m : all_methods())
+    for (const auto& f : m->settings)
+      if (std::find(flags.begin(), flags.end(), f) == flags.end()) flags.push_back(f);
+  for (const std::string& f : flags) {
+    const CLI::Option* opt = app.get_option_no_throw("--" + f);  // null for a library-only setting
+    if (!opt || opt->count() == 0 || method.uses(f)) continue;
     std::string users;
-    for (const auto& m : f.methods) users += (users.empty() ? "" : ", ") + m;
-    log_warn(std::string(f.flag) + " is ignored by --method " + method + " (it applies to " + users + ")");
+    for (const MethodSpec* m : all_methods())
+      if (m->uses(f)) users += (users.empty() ? "" : ", ") + m->name;
+    log_warn("--" + f + " is ignored by --method " + method.name + " (it applies to " + users + ")");
   }
 }
 
 // Everything that can be refused without the model and the data, so a bad
 // command line fails in a moment instead of after the load.
 void check_before_loading(const CLI::App& app, const Opts& o) {
-  const auto& methods = train_methods();
-  if (std::find(methods.begin(), methods.end(), o.method) == methods.end()) {
-    std::string list;
-    for (const auto& m : methods) list += (list.empty() ? "" : ", ") + m;
-    fail("train", "unknown method '" + o.method + "' (use one of: " + list + ")");
-  }
+  method_spec(o.method);  // "[train] unknown method 'x' (use one of: ...)"
   parse_schedule(o.schedule);
   parse_resume_state(o.save_optimizer_state);
   if (!o.sampling.empty() && o.sampling != "random" && o.sampling != "epochs")
@@ -128,7 +84,7 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("-d,--data", o->data, "Training data: a text file, or JSONL with text / prompt+completion / messages")
       ->required()
       ->check(CLI::ExistingFile);
-  app.add_option("--method", o->method, "full, lora, lora-fa, vera, delta-lora or lora-plus");
+  app.add_option("--method", o->method, "Fine-tuning method: " + method_names());
   app.add_option("-o,--out", o->out, "Output folder: adapter (PEFT layout) or model, metrics.jsonl, checkpoints")
       ->required();
   CLI::Option* rank_opt =
@@ -197,40 +153,13 @@ std::function<int()> setup(CLI::App& app) {
   add_common_options(app, o->common);
   return [o, rank_opt, &app]() {
     apply_common_options(o->common);
-    const std::string method = o->method;
     check_before_loading(app, *o);
-    warn_ignored_flags(app, method);
-    if (o->lr == 0) o->lr = method == "full" ? 1e-4 : method == "vera" ? 1e-2 : 2e-3;
-    if (method == "vera" && rank_opt->count() == 0) o->rank = 256;
-    if (o->steps == 0 && o->epochs == 0) o->steps = 100;
-    if (o->sampling.empty()) o->sampling = o->epochs > 0 ? "epochs" : "random";
-    AdapterConfig ac;
-    ac.rank = o->rank;
-    ac.alpha = o->alpha > 0 ? o->alpha : o->rank;
-    ac.dropout = o->dropout;
-    ac.rslora = o->rslora;
-    ac.init = o->init;
-    if (!o->targets.empty()) {
-      std::string t = o->targets, cur;
-      for (char ch : t + ",") {
-        if (ch == ',') {
-          if (!cur.empty()) ac.targets.push_back(cur);
-          cur.clear();
-        } else if (ch != ' ') {
-          cur += ch;
-        }
-      }
-    }
-    ac.target_regex = o->target_regex;
-    ac.seed = o->seed;
-    ac.vera_d_initial = o->vera_d_initial;
-    ac.vera_seed = o->vera_seed;
-    ac.delta_ratio = o->delta_ratio;
-    ac.delta_start = o->delta_start;
-    if (method != "full") {
-      ac.method = method;
-      validate_adapter_config(ac);  // rank, dropout, init, targets: before the load
-    }
+    resolve_run_defaults(*o, rank_opt->count() > 0);
+    const std::string method = o->method;  // the registered name, aliases resolved
+    const MethodSpec& spec = method_spec(method);
+    warn_ignored_flags(app, spec);
+    const AdapterConfig ac = adapter_config_of(*o);
+    if (!spec.trains_base) validate_adapter_config(ac);  // rank, dropout, init, targets: before the load
 
     Pretrained p = load_pretrained(o->model);
     if (o->seq_len > p.model->cfg.context_length) {
@@ -239,17 +168,7 @@ std::function<int()> setup(CLI::App& app) {
       o->seq_len = p.model->cfg.context_length;
     }
 
-    DataOptions dopt;
-    dopt.seq_len = o->seq_len;
-    dopt.eval_split = o->eval_split;
-    dopt.eval_path = o->eval_data;
-    dopt.sampling = o->sampling == "epochs" ? Sampling::Epochs : Sampling::Random;
-    dopt.seed = o->seed;
-    dopt.prompt_field = o->prompt_field;
-    dopt.completion_field = o->completion_field;
-    dopt.text_field = o->text_field;
-    dopt.train_on_prompt = o->train_on_prompt;
-    dopt.chat_template = o->chat_template;
+    DataOptions dopt = data_options_of(*o);
     dopt.model_chat_template = model_chat_template(p);
     TrainingData data = load_training_data(o->data, *p.tokenizer, dopt);
     log_info("data: " + std::to_string(data.train->tokens()) + " training tokens, " +
@@ -262,32 +181,14 @@ std::function<int()> setup(CLI::App& app) {
     log_info("method " + method + ": " + std::to_string(ms->trainable) + " trainable parameters of " +
              std::to_string(ms->total) + " (" + share + ")");
 
-    TrainOptions to;
-    to.batch_size = o->batch_size;
-    to.grad_accum = o->grad_accum;
-    if (o->epochs > 0 && o->steps == 0) {
-      int64_t per_step = o->batch_size * o->grad_accum;
-      to.steps = std::max<int64_t>(1, (data.train->rows_per_epoch() * o->epochs + per_step - 1) / per_step);
-    } else {
-      to.steps = o->steps;
-    }
-    to.lr = o->lr;
-    to.schedule = parse_schedule(o->schedule);
-    to.warmup = o->warmup;
-    to.opt.weight_decay = o->weight_decay;
-    to.opt.max_grad_norm = o->max_grad_norm;
-    to.opt.lora_plus_ratio = method == "lora-plus" ? o->lora_plus_ratio : 1.0;
-    to.eval_every = o->eval_every;
-    to.eval_windows = o->eval_windows;
-    to.save_every = o->save_every;
+    TrainOptions to = train_options_of(*o, data.train->rows_per_epoch());
     to.save_total_limit = o->save_total_limit;
     to.resume_state = parse_resume_state(o->save_optimizer_state);
     to.log_every = o->log_every;
     to.out_dir = o->out;
     to.progress = !o->common.quiet;
 
-    Trainer trainer(*p.model, *data.train, data.eval.get(), to, run_config_of(*o, method));
-    if (method == "lora-fa" && o->lora_fa_projection) enable_lora_fa_projection(trainer, *p.model);
+    Trainer trainer(*p.model, *data.train, data.eval.get(), to, run_record(*o));
     trainer.on_save = [&](const std::string& dir) { save_training_output(p, *ms, dir); };
     if (!o->resume.empty()) {
       trainer.load_checkpoint(o->resume);

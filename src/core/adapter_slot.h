@@ -1,11 +1,17 @@
 // The adapter slot on a Linear layer (DESIGN.md "The adapter is a slot on
 // Linear"). A base linear computes y[n,out] = x[n,in] · Wᵀ (+ b); an adapter
 // adds its delta to y and owns its own parameters, gradients and whatever it
-// keeps for backward. One file per method implements this interface.
+// keeps for backward. One file per method (src/adapters/) implements this
+// interface.
+//
+// It lives in core, below both `model` (whose Linear holds the slot) and
+// `adapters` (which fill it), so neither has to include the other
+// (docs/architecture.md).
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "core/rng.h"
 #include "core/tensor.h"
@@ -35,6 +41,22 @@ struct LinearInfo {
   int64_t in = 0, out = 0;
 };
 
+// An adapter's ΔW written as a plain LoRA on the original base weight:
+//   ΔW = scale · B A,   A [rank, in], B [out, rank] (rows in the layer's order).
+// `alpha` and `rslora` are what a LoRA file records for it: scale = alpha/rank,
+// or alpha/sqrt(rank) with rsLoRA. Every method has one (Delta-LoRA and PiSSA
+// as a rank-2r LoRA, VeRA as a rank-r LoRA of scale 1), which is how the
+// exporters write any method without knowing it.
+template <typename T>
+struct PlainLora {
+  int rank = 0;
+  double alpha = 0;
+  bool rslora = false;
+  double scale = 0;
+  std::vector<T> A;  // [rank, in]
+  std::vector<T> B;  // [out, rank]
+};
+
 template <typename T>
 class Adapter {
  public:
@@ -60,9 +82,18 @@ class Adapter {
   virtual void merge_into(T* W) const = 0;
   virtual void unmerge_from(T* W) const = 0;
 
+  // Called after backward and before each optimizer step: a method that
+  // transforms its own gradients (LoRA-FA's projection) does it here.
+  virtual void before_optimizer_step() {}
   // Called after every optimizer step, with the base weight when the method
   // writes into it (Delta-LoRA), else null.
   virtual void after_step(T* W, int64_t step) {}
+  // True when after_step writes into a frozen base weight (Delta-LoRA): the
+  // base is then part of what an exact resume must save.
+  virtual bool writes_base() const { return false; }
+
+  // ΔW as a plain LoRA on the original base (see PlainLora).
+  virtual PlainLora<T> plain_lora() const = 0;
 
   // The generator behind the adapter's dropout masks, or null when it has
   // none; a checkpoint saves and restores its state, and a recomputing

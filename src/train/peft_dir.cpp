@@ -1,12 +1,12 @@
-#include "adapters/peft_dir.h"
+#include "train/peft_dir.h"
 
 #include <algorithm>
 #include <cmath>
 #include <regex>
 #include <set>
 
-#include "adapters/delta_lora.h"
 #include "adapters/lora.h"
+#include "adapters/registry.h"
 #include "core/error.h"
 #include "io/hf_names.h"
 
@@ -47,6 +47,21 @@ void from_hf_rows(const float* hf, float* ours, int64_t rows, int64_t cols, cons
   }
 }
 
+// A VeRA adapter's λ_b [out] and λ_d [r], read through the interface: its
+// visit_params names them "<layer>.vera_lambda_b" and "<layer>.vera_lambda_d".
+void vera_lambdas(const PeftLayer& layer, const Adapter<float>* adapter, std::vector<float>* lb,
+                  std::vector<float>* ld) {
+  const std::string b = layer.info.name + ".vera_lambda_b", d = layer.info.name + ".vera_lambda_d";
+  bool got_b = false, got_d = false;
+  // visit_params is not const (the optimizer writes through it); reading is all this does.
+  const_cast<Adapter<float>*>(adapter)->visit_params([&](ParamRef<float>& p) {
+    if (p.name == b) *lb = std::vector<float>(p.data, p.data + p.numel), got_b = true;
+    if (p.name == d) *ld = std::vector<float>(p.data, p.data + p.numel), got_d = true;
+  });
+  if (!got_b || !got_d || static_cast<int64_t>(lb->size()) != layer.info.out)
+    fail("peft", "layer '" + layer.info.name + "' holds a " + adapter->method() + " adapter, not vera");
+}
+
 void check_rows(const PeftLayer& l) {
   if (l.hf_rows.empty()) return;
   if (static_cast<int64_t>(l.hf_rows.size()) != l.info.out)
@@ -64,9 +79,12 @@ void save_peft_dir(const std::string& dir, const AdapterConfig& cfg,
   pc.task_type = opt.task_type;
   std::map<std::string, Tensor> tensors;
   std::set<std::string> kinds, paths;
-  const bool vera = cfg.method == "vera";
+  const MethodSpec& method = method_spec(cfg.method, "peft");
+  if (method.peft_format == PeftFormat::None)
+    fail("peft", "method '" + method.name + "' has no adapter to write as a PEFT folder");
+  const bool vera = method.peft_format == PeftFormat::Vera;
   pc.peft_type = vera ? "VERA" : "LORA";
-  pc.dropout = cfg.method == "delta-lora" ? 0.0 : cfg.dropout;
+  pc.dropout = method.uses("dropout") ? cfg.dropout : 0.0;
   pc.use_rslora = cfg.rslora;
   // PEFT records the init it was created with: "gaussian" as that string, the
   // default (Kaiming A, zero B) as true. PiSSA and Delta-LoRA are saved as
@@ -82,17 +100,16 @@ void save_peft_dir(const std::string& dir, const AdapterConfig& cfg,
     paths.insert(path);
     const int64_t in = layer.info.in, out = layer.info.out;
     if (vera) {
-      const auto* v = dynamic_cast<const VeraAdapter<float>*>(adapter);
-      if (!v) fail("peft", "layer '" + layer.info.name + "' holds a " + adapter->method() + " adapter, not vera");
-      std::vector<float> lb(v->lambda_b(), v->lambda_b() + out), ld(v->lambda_d(), v->lambda_d() + v->rank());
+      std::vector<float> lb, ld;
+      vera_lambdas(layer, adapter, &lb, &ld);
+      const int64_t r = static_cast<int64_t>(ld.size());
       tensors[peft_vera_lambda_key(path, 'b')] = f32_tensor(to_hf_rows(lb, out, 1, layer), {out});
-      tensors[peft_vera_lambda_key(path, 'd')] = f32_tensor(ld, {v->rank()});
+      tensors[peft_vera_lambda_key(path, 'd')] = f32_tensor(ld, {r});
       continue;
     }
-    LoraExport<float> e;
-    if (const auto* d = dynamic_cast<const DeltaLoraAdapter<float>*>(adapter)) e = d->export_rank2r();
-    else if (const auto* l = dynamic_cast<const LoraAdapter<float>*>(adapter)) e = l->export_lora();
-    else fail("peft", "layer '" + layer.info.name + "' holds a " + adapter->method() + " adapter, not a LoRA");
+    // Any LoRA-format method writes its exact plain LoRA (Delta-LoRA and
+    // PiSSA as rank 2r on the original base).
+    const PlainLora<float> e = adapter->plain_lora();
     tensors[peft_lora_key(path, 'A')] = f32_tensor(e.A, {e.rank, in});
     tensors[peft_lora_key(path, 'B')] = f32_tensor(to_hf_rows(e.B, out, e.rank, layer), {out, e.rank});
     // The first layer sets r and alpha; others that differ go to the patterns

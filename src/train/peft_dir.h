@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "adapters/adapter.h"
+#include "core/adapter_slot.h"
 #include "adapters/factory.h"
 #include "adapters/vera.h"
 #include "io/peft_adapter.h"
