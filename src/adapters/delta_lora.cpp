@@ -198,6 +198,7 @@ const MethodSpec& delta_lora_method() {
     m.summary = "Delta-LoRA: LoRA whose update λ·Δ(BA) also moves the frozen base";
     // Dropout is read only to refuse anything but 0 (validate).
     m.settings = {"rank", "alpha", "dropout", "rslora", "init", "targets", "target-regex", "delta-ratio", "delta-start"};
+    m.peft_records_init = false;  // saved as its rank-2r LoRA (export_rank2r)
     m.validate = [](const AdapterConfig& cfg) {
       if (cfg.dropout != 0)
         fail("adapters", "delta-lora: dropout must be 0 (the base update assumes the gradient of W equals that of BA)");

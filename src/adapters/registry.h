@@ -54,6 +54,11 @@ struct MethodSpec {
   // made by make_vera_shared before the adapters.
   bool shared_projections = false;
   PeftFormat peft_format = PeftFormat::Lora;
+  // Whether its PEFT folder records the init the adapter was made with
+  // (init_lora_weights "gaussian"); false when what is saved is a converted
+  // LoRA on the original base (Delta-LoRA's rank-2r form), which PEFT marks
+  // true.
+  bool peft_records_init = true;
   // Rules of this method beyond the common checks of validate_adapter_config
   // (may be empty). Throws InputError "[adapters] ...".
   std::function<void(const AdapterConfig&)> validate;

@@ -90,7 +90,7 @@ void save_peft_dir(const std::string& dir, const AdapterConfig& cfg,
   // default (Kaiming A, zero B) as true. PiSSA and Delta-LoRA are saved as
   // rank-2r LoRAs on the original base, which PEFT's own conversion marks
   // true (peft_model.py, path_initial_model_for_weight_conversion).
-  pc.init_lora_weights = !vera && cfg.init == "gaussian" && cfg.method != "delta-lora" ? "gaussian" : "true";
+  pc.init_lora_weights = !vera && method.peft_records_init && cfg.init == "gaussian" ? "gaussian" : "true";
   bool first = true;
   for (const auto& [layer, adapter] : layers) {
     if (!adapter) continue;
