@@ -4,6 +4,7 @@
 #include "common.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "io/atomic_file.h"
 #include "train/pretrained.h"
 
 namespace peft::cli {
