@@ -30,7 +30,7 @@ std::function<int()> setup(CLI::App& app) {
                  "sliding: BOS + the whole text, every token scored once in windows of --context advancing by "
                  "--stride (default); llama.cpp: llama-perplexity's chunks of --context tokens, each starting "
                  "with BOS, scoring the second half of each, printing its 'Final estimate: PPL' line (llama-perplexity "
-                 "keeps K/V in f16 by default, which moves its PPL by ~1e-4 relative; -ctk f32 -ctv f32 matches)")
+                 "keeps K/V in f16 by default, which moves its PPL by up to ~2e-4 relative; -ctk f32 -ctv f32 matches)")
       ->capture_default_str();
   app.add_option("-c,--context", o->ppl.context,
                  "Window (sliding) or chunk (llama.cpp) length in tokens; 0 = the model's context length "
