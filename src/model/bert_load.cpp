@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "io/atomic_file.h"
 #include "io/safetensors_model.h"
+#include "model/param_copy.h"
 #include "model/config_keys.h"
 
 namespace peft {
@@ -21,20 +22,6 @@ using Json = nlohmann::json;
 bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
 bool ends_with(const std::string& s, const std::string& p) {
   return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
-}
-
-template <typename T>
-void copy_into(const Tensor& t, Param<T>& p) {
-  T* dst = p.data.get();
-  if constexpr (std::is_same_v<T, double>) {
-    if (t.dtype() == DType::F64) {
-      std::memcpy(dst, t.ptr<double>(), sizeof(double) * p.numel());
-      return;
-    }
-  }
-  Tensor f = t.dtype() == DType::F32 ? t : t.to_f32();
-  const float* src = f.ptr<float>();
-  for (int64_t i = 0; i < p.numel(); ++i) dst[i] = static_cast<T>(src[i]);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "io/hf_names.h"
 #include "io/safetensors.h"
 #include "io/safetensors_model.h"
+#include "model/param_copy.h"
 #include "model/hf_config.h"
 
 namespace peft {
@@ -61,21 +62,6 @@ std::string architecture_class(const std::string& arch) {
   if (arch == "qwen2") return "Qwen2ForCausalLM";
   if (arch == "qwen3") return "Qwen3ForCausalLM";
   fail("model", "architecture '" + arch + "' cannot be written as a Hugging Face directory");
-}
-
-// Copies one stored tensor into a parameter, converting to T.
-template <typename T>
-void copy_into(const Tensor& t, Param<T>& p) {
-  T* dst = p.data.get();
-  if constexpr (std::is_same_v<T, double>) {
-    if (t.dtype() == DType::F64) {
-      std::memcpy(dst, t.ptr<double>(), sizeof(double) * p.numel());
-      return;
-    }
-  }
-  Tensor f = t.dtype() == DType::F32 ? t : t.to_f32();
-  const float* src = f.ptr<float>();
-  for (int64_t i = 0; i < p.numel(); ++i) dst[i] = static_cast<T>(src[i]);
 }
 
 }  // namespace

@@ -7,6 +7,17 @@
 
 namespace peft {
 
+Encoding Encoding::special_run(const std::vector<int32_t>& ids, int32_t type_id) {
+  Encoding e;
+  e.ids = ids;
+  e.type_ids.assign(ids.size(), type_id);
+  e.attention_mask.assign(ids.size(), 1);
+  e.special_tokens_mask.assign(ids.size(), 1);
+  e.offsets.assign(ids.size(), TokenOffset{});
+  e.sequence_ids.assign(ids.size(), -1);
+  return e;
+}
+
 void Encoding::append(const Encoding& o) {
   ids.insert(ids.end(), o.ids.begin(), o.ids.end());
   type_ids.insert(type_ids.end(), o.type_ids.begin(), o.type_ids.end());
@@ -230,17 +241,6 @@ void special_frame(const Tokenizer& tok, std::vector<int32_t>& before, std::vect
   after.assign(it + static_cast<std::ptrdiff_t>(plain.size()), full.end());
 }
 
-Encoding specials(const std::vector<int32_t>& ids, int32_t type_id) {
-  Encoding e;
-  e.ids = ids;
-  e.type_ids.assign(ids.size(), type_id);
-  e.attention_mask.assign(ids.size(), 1);
-  e.special_tokens_mask.assign(ids.size(), 1);
-  e.offsets.assign(ids.size(), TokenOffset{});
-  e.sequence_ids.assign(ids.size(), -1);
-  return e;
-}
-
 }  // namespace
 
 size_t Tokenizer::num_special_tokens(bool pair) const {
@@ -263,13 +263,13 @@ Encoding Tokenizer::post_process(Encoding a, std::optional<Encoding> b, bool add
   }
   std::vector<int32_t> before, after;
   special_frame(*this, before, after);
-  Encoding out = specials(before, 0);
+  Encoding out = Encoding::special_run(before, 0);
   out.append(a);
-  out.append(specials(after, 0));
+  out.append(Encoding::special_run(after, 0));
   if (b) {
-    if (after.empty()) out.append(specials(before, 1));
+    if (after.empty()) out.append(Encoding::special_run(before, 1));
     out.append(*b);
-    out.append(specials(after, 1));
+    out.append(Encoding::special_run(after, 1));
   }
   return out;
 }

@@ -34,6 +34,9 @@ struct Encoding {
   std::vector<int32_t> sequence_ids;  // 0 or 1 for tokens of the texts, -1 for special and padding tokens
 
   size_t size() const { return ids.size(); }
+  // Special tokens as an encoding of their own: the given type id, masked as
+  // special, no offsets, outside both texts (sequence id -1).
+  static Encoding special_run(const std::vector<int32_t>& ids, int32_t type_id);
   // Appends the tokens of `other`.
   void append(const Encoding& other);
   // Keeps the first (from_left = false) or last `n` tokens.

@@ -11,19 +11,6 @@ namespace peft::hf {
 
 namespace {
 
-// Special tokens as an encoding of their own: type id as given, masked as
-// special, no offsets, outside both texts.
-Encoding special_run(const std::vector<int32_t>& ids, int32_t type_id) {
-  Encoding e;
-  e.ids = ids;
-  e.type_ids.assign(ids.size(), type_id);
-  e.attention_mask.assign(ids.size(), 1);
-  e.special_tokens_mask.assign(ids.size(), 1);
-  e.offsets.assign(ids.size(), TokenOffset{});
-  e.sequence_ids.assign(ids.size(), -1);
-  return e;
-}
-
 void set_type(Encoding& e, int32_t type_id) { std::fill(e.type_ids.begin(), e.type_ids.end(), type_id); }
 
 Encoding merged(std::vector<Encoding>& encs) {
@@ -72,7 +59,7 @@ class TemplateProcessor : public PostProcessor {
         set_type(e, item.type_id);
         out.push_back(std::move(e));
       } else if (add_special) {
-        out.push_back(special_run(item.ids, item.type_id));
+        out.push_back(Encoding::special_run(item.ids, item.type_id));
       }
     }
     encs.clear();
@@ -141,13 +128,13 @@ void BertLikeProcessor::process(std::vector<Encoding>& encs, bool add_special) c
     for (Encoding& e : encs) set_type(e, 0);
   if (!add_special) return;
   std::vector<Encoding> out;
-  out.push_back(special_run({cls_}, 0));
+  out.push_back(Encoding::special_run({cls_}, 0));
   out.push_back(encs[0]);
-  out.push_back(special_run({sep_}, 0));
+  out.push_back(Encoding::special_run({sep_}, 0));
   if (encs.size() > 1) {
-    if (roberta_) out.push_back(special_run({sep_}, 0));
+    if (roberta_) out.push_back(Encoding::special_run({sep_}, 0));
     out.push_back(encs[1]);
-    out.push_back(special_run({sep_}, roberta_ ? 0 : 1));
+    out.push_back(Encoding::special_run({sep_}, roberta_ ? 0 : 1));
   }
   encs.clear();
   encs.push_back(merged(out));
