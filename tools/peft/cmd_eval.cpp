@@ -1,0 +1,114 @@
+// peft eval: retrieval metrics (nDCG@10, MRR@10, Recall@1/10/100, MAP@100)
+// of BM25 or an embedding model on a BEIR-style set, and STS correlations.
+// Parsing and printing only: the work is in src/embed (docs/evaluation.md).
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "command.h"
+#include "common.h"
+#include "core/error.h"
+#include "data/beir.h"
+#include "embed/retrieval_eval.h"
+
+namespace peft::cli {
+namespace {
+
+struct RetrievalOpts {
+  std::string data, split = "test", corpus, queries, qrels;
+  bool bm25 = false;
+  Bm25Options bm25_opt;
+  bool keep_stopwords = false;
+  bool keep_identical_ids = false;
+  bool json = false;
+};
+
+struct Opts {
+  CommonOptions common;
+  RetrievalOpts r;
+};
+
+BeirSet read_set(const RetrievalOpts& o) {
+  const bool files = !o.corpus.empty() || !o.queries.empty() || !o.qrels.empty();
+  if (!o.data.empty() && files) fail("eval", "give either --data DIR or --corpus/--queries/--qrels, not both");
+  if (!o.data.empty()) return read_beir_folder(o.data, o.split);
+  if (o.corpus.empty() || o.queries.empty() || o.qrels.empty())
+    fail("eval", "retrieval needs --data DIR (a BEIR folder) or all three of --corpus, --queries and --qrels");
+  return read_beir_files(o.corpus, o.queries, o.qrels);
+}
+
+// JSON number, or null where a metric is undefined.
+nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+void print_retrieval(const RetrievalMetrics& m, const BeirSet& set, const std::string& method, bool json) {
+  if (json) {
+    nlohmann::ordered_json j{{"method", method},          {"ndcg@10", num(m.ndcg10)},     {"mrr@10", num(m.mrr10)},
+                             {"recall@1", num(m.recall1)}, {"recall@10", num(m.recall10)}, {"recall@100", num(m.recall100)},
+                             {"map@100", num(m.map100)},   {"queries", m.queries},         {"skipped", m.skipped},
+                             {"documents", set.corpus.size()}};
+    std::printf("%s\n", j.dump().c_str());
+    return;
+  }
+  std::printf("%s on %s: %lld queries, %lld documents", method.c_str(), set.qrels_path.c_str(),
+              static_cast<long long>(m.queries), static_cast<long long>(set.corpus.size()));
+  if (m.skipped > 0)
+    std::printf(" (%lld queries skipped: no relevant document in the qrels)", static_cast<long long>(m.skipped));
+  std::printf("\n");
+  std::printf("  ndcg@10 %.4f  mrr@10 %.4f  recall@1 %.4f  recall@10 %.4f  recall@100 %.4f  map@100 %.4f\n", m.ndcg10,
+              m.mrr10, m.recall1, m.recall10, m.recall100, m.map100);
+}
+
+void setup_retrieval(CLI::App& app, RetrievalOpts& o) {
+  app.add_option("--data", o.data, "A BEIR folder: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv (or qrels.tsv)")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--split", o.split, "The qrels split in a BEIR folder (qrels/SPLIT.tsv)")->capture_default_str();
+  app.add_option("--corpus", o.corpus, "corpus.jsonl: {\"_id\", \"title\", \"text\"} per line")->check(CLI::ExistingFile);
+  app.add_option("--queries", o.queries, "queries.jsonl: {\"_id\", \"text\"} per line")->check(CLI::ExistingFile);
+  app.add_option("--qrels", o.qrels, "qrels TSV: query-id, corpus-id, integer grade (one header line)")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--bm25", o.bm25, "Evaluate Okapi BM25 on the same files (no model): the lexical baseline");
+  app.add_option("--bm25-k1", o.bm25_opt.k1, "BM25 term-frequency saturation k1 (Anserini's default)")
+      ->check(kNonNegative)
+      ->capture_default_str();
+  app.add_option("--bm25-b", o.bm25_opt.b, "BM25 length normalisation b in [0, 1] (Anserini's default)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_flag("--bm25-keep-stopwords", o.keep_stopwords, "BM25: keep Lucene's 33 English stopwords");
+  app.add_flag("--keep-identical-ids", o.keep_identical_ids,
+               "Keep a document whose id equals the query id in its ranking (BEIR drops it by default)");
+  app.add_flag("--json", o.json,
+               "Print {\"ndcg@10\", \"mrr@10\", \"recall@1\", \"recall@10\", \"recall@100\", \"map@100\", \"queries\", ...}");
+}
+
+int run_retrieval(const RetrievalOpts& o) {
+  if (!o.bm25) fail("eval", "retrieval: give --bm25 (the lexical baseline)");
+  BeirSet set = read_set(o);
+  Bm25Options b = o.bm25_opt;
+  b.stopwords = !o.keep_stopwords;
+  RetrievalMetrics m = evaluate_bm25(set, b, !o.keep_identical_ids);
+  char method[96];
+  std::snprintf(method, sizeof method, "bm25 (k1 %g, b %g%s)", b.k1, b.b, b.stopwords ? "" : ", stopwords kept");
+  print_retrieval(m, set, method, o.json);
+  return 0;
+}
+
+std::function<int()> setup(CLI::App& app) {
+  auto o = std::make_shared<Opts>();
+  app.require_subcommand(1);
+  CLI::App* retrieval = app.add_subcommand(
+      "retrieval", "nDCG@10, MRR@10, Recall@1/10/100, MAP@100 on a BEIR-style set (docs/evaluation.md)");
+  retrieval->option_defaults()->always_capture_default();
+  setup_retrieval(*retrieval, o->r);
+  add_common_options(*retrieval, o->common);
+  return [o, retrieval]() {
+    apply_common_options(o->common);
+    if (retrieval->parsed()) return run_retrieval(o->r);
+    return 2;
+  };
+}
+
+PEFT_COMMAND("eval", "Evaluate retrieval (BEIR qrels: nDCG@10, MRR@10, recall, MAP) and STS (Spearman, Pearson)",
+             setup);
+
+}  // namespace
+}  // namespace peft::cli
