@@ -146,14 +146,15 @@ TrainSummary Trainer::run() {
     s.final_train_loss = r.loss;
     if (!std::isfinite(r.loss)) fail("train", "the loss became " + fmt("%f", r.loss) + " at step " + std::to_string(step_) + "; lower the learning rate");
     write_metrics({{"step", r.step}, {"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm},
-                   {"tokens_per_second", r.tokens_per_second}, {"elapsed_s", r.elapsed}});
+                   {"tokens_per_second", r.tokens_per_second}, {"elapsed_s", r.elapsed},
+                   {"tokens", step_ * tokens_per_step}});
     print_progress(r, step_ == o_.steps);
     if (on_step) on_step(r);
     if (o_.eval_every > 0 && step_ % o_.eval_every == 0 && step_ < o_.steps && eval_) {
       double el = evaluate();
       write_metrics({{"step", step_}, {"eval_loss", el}, {"eval_perplexity", std::exp(el)}});
       if (stderr_is_tty() && o_.progress) std::fprintf(stderr, "\n");
-      log_info("eval at step " + std::to_string(step_) + ": loss " + fmt("%.4f", el) + ", perplexity " + fmt("%.2f", std::exp(el)));
+      if (o_.progress) log_info("eval at step " + std::to_string(step_) + ": loss " + fmt("%.4f", el) + ", perplexity " + fmt("%.2f", std::exp(el)));
     }
     if (o_.save_every > 0 && step_ % o_.save_every == 0 && step_ < o_.steps && !o_.out_dir.empty())
       save_step_checkpoint(false);

@@ -2,20 +2,26 @@
 // small Llama-family model from scratch, teaches it addition from a corpus it
 // generates itself, shows the loss falling and the answers getting right,
 // then fine-tunes that model on subtraction with every method and prints a
-// comparison table.
+// comparison table. Every run gets a folder under --out and the demo draws
+// them into one report page (demo_report.h). With --pretraining it runs the
+// pre-training experiment instead (demo_pretraining.h).
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 
 #include "command.h"
 #include "common.h"
+#include "demo_pretraining.h"
+#include "demo_report.h"
 #include "core/threads.h"
+#include "io/atomic_file.h"
 #include "data/arithmetic.h"
 #include "data/text_windows.h"
 #include "model/llama.h"
 #include "model/sampler.h"
 #include "tokenizer/byte_tokenizer.h"
 #include "train/method.h"
+#include "train/run_summary.h"
 #include "train/trainer.h"
 #include "train/training_data.h"
 
@@ -29,21 +35,12 @@ struct Opts {
   uint64_t seed = 1;
   int max_operand = 19;
   bool skip_methods = false;
+  std::string out = "peft-demo";
+  bool pretraining = false;
+  PretrainingOptions pre;
 };
 
-LlamaConfig demo_config() {
-  LlamaConfig c;
-  c.vocab_size = 258;  // bytes + BOS + EOS
-  c.dim = 96;
-  c.hidden_dim = 256;
-  c.n_layers = 3;
-  c.n_heads = 6;
-  c.n_kv_heads = 2;
-  c.head_dim = 16;
-  c.context_length = 128;
-  c.norm_eps = 1e-5;
-  return c;
-}
+LlamaConfig demo_config() { return demo_model_config(); }
 
 // Greedy answer to "37+58=": tokens until a newline, at most 5. The prompt
 // starts with the newline that ends the previous fact, as in the corpus.
@@ -91,9 +88,22 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("--max-operand", o->max_operand, "Largest operand of the arithmetic problems")->check(CLI::Range(1, 9999));
   app.add_option("--seed", o->seed, "Seed for the model, the corpus and the data order");
   app.add_flag("--skip-methods", o->skip_methods, "Stop after pretraining");
+  app.add_option("-o,--out", o->out, "Folder for the runs and report.html");
+  app.add_flag("--pretraining", o->pretraining,
+               "Instead: train the model from random weights on --data with full training and with LoRA at two ranks");
+  app.add_option("--data", o->pre.data, "--pretraining: the text corpus (e.g. tinyshakespeare's input.txt)");
+  app.add_option("--pretraining-steps", o->pre.steps, "--pretraining: steps of each run (16 x 64 tokens each)")
+      ->check(kPositive);
+  app.add_option("--ranks", o->pre.ranks, "--pretraining: the LoRA ranks")->delimiter(',')->check(kPositive);
   add_common_options(app, o->common);
   return [o]() {
     apply_common_options(o->common);
+    check_dir_writable(o->out, "demo");
+    if (o->pretraining) {
+      o->pre.out = o->out;
+      o->pre.seed = o->seed;
+      return run_pretraining_experiment(o->pre);
+    }
     const auto t_start = std::chrono::steady_clock::now();
     ByteTokenizer tok;
     LlamaConfig cfg = demo_config();
@@ -113,7 +123,11 @@ std::function<int()> setup(CLI::App& app) {
                 add_train.size(), add_train[0].prompt.c_str(), add_train[0].answer.c_str());
     std::printf("   Accuracy: greedy answers to 200 problems drawn apart from the corpus.\n\n");
     std::printf("   %6s  %8s  %9s  %s\n", "step", "loss", "accuracy", "sample");
-    base->set_base_trainable(true);
+    LlamaModel<float> init(cfg);  // the random start, for the update heat map
+    init.copy_weights_from(*base);
+    auto pre_setup = setup_method(*base, "full", AdapterConfig{}, false);
+    std::vector<DemoRun> runs;
+    const std::string model_text = "demo model from random weights: " + cfg.describe();
     TrainOptions to;
     to.steps = o->pretrain_steps;
     to.batch_size = 16;
@@ -124,6 +138,10 @@ std::function<int()> setup(CLI::App& app) {
     to.opt.weight_decay = 0.0;
     to.progress = false;
     to.eval_windows = 16;
+    to.eval_every = std::max<int64_t>(1, o->pretrain_steps / 10);
+    to.resume_state = ResumeState::None;  // the run folders hold metrics and summaries only
+    to.out_dir = o->out + "/pretrain-addition";
+    start_demo_run(to.out_dir);
     Trainer pre(*base, *train, eval.get(), to, {});
     const ArithProblem& shown = add_test[0];
     // An untrained model answers with arbitrary bytes; show those as '?'.
@@ -144,6 +162,11 @@ std::function<int()> setup(CLI::App& app) {
       if (r.step % every == 0 || r.step == o->pretrain_steps) report(r.step, r.loss);
     };
     TrainSummary ps = pre.run();
+    write_demo_summary(to.out_dir, "pretrain (full, addition)", *base, *pre_setup, ps, pre.step(), 1.0, model_text,
+                       "generated addition facts, 64-token windows",
+                       {{"lr", to.lr}, {"steps", to.steps}, {"batch_size", to.batch_size}, {"seq_len", 64},
+                        {"schedule", "cosine"}, {"warmup", to.warmup}, {"seed", o->seed}});
+    runs.push_back({to.out_dir, update_sizes(init, *base)});
     std::printf("\n   %lld tokens/s; eval loss %.3f -> %.3f\n\n", static_cast<long long>(ps.tokens_per_second),
                 ps.eval_loss_before, ps.eval_loss_after);
     std::printf("   Samples (temperature 0.8) from BOS:\n");
@@ -170,7 +193,10 @@ std::function<int()> setup(CLI::App& app) {
         }
       }
     }
-    if (o->skip_methods) return 0;
+    if (o->skip_methods) {
+      std::printf("\nReport: %s\n", write_demo_report(o->out + "/report.html", runs, "peft demo", "").c_str());
+      return 0;
+    }
 
     // --- Fine-tuning on subtraction with every method ------------------------
     auto sub_train = arithmetic_problems(ArithOp::Sub, 30000, o->max_operand, o->seed * 7 + 3);
@@ -209,13 +235,23 @@ std::function<int()> setup(CLI::App& app) {
       ft.lr = r.lr;
       ft.warmup = 10;
       ft.opt.lora_plus_ratio = method_spec(r.method).uses("lora-plus-ratio") ? 16.0 : 1.0;
+      ft.eval_every = std::max<int64_t>(1, o->finetune_steps / 5);
+      ft.out_dir = o->out + "/" + r.method;
+      start_demo_run(ft.out_dir);
       Trainer t(m, *tr, ev.get(), ft, {});
       TrainSummary s = t.run();
+      nlohmann::json settings{{"lr", ft.lr}, {"steps", ft.steps}, {"batch_size", ft.batch_size}, {"seq_len", 64},
+                              {"schedule", "cosine"}, {"warmup", ft.warmup}, {"seed", o->seed}};
+      if (r.method != "full") settings["targets"] = "all-linear";
+      if (ft.opt.lora_plus_ratio != 1.0) settings["lora_plus_ratio"] = ft.opt.lora_plus_ratio;
+      if (r.method == "delta-lora") settings["delta_ratio"] = ac.delta_ratio;
+      write_demo_summary(ft.out_dir, r.method, m, *setup, s, t.step(), ft.opt.lora_plus_ratio,
+                         "the pretrained demo model: " + cfg.describe(), "generated subtraction facts, 64-token windows",
+                         settings);
+      runs.push_back({ft.out_dir, update_sizes(*base, m)});
       double acc_after = accuracy(m, tok, sub_test);
-      // Memory by construction: f32 weights, a gradient and two Adam moments
-      // per trainable number, and the activations the last step kept.
-      double mem = 4.0 * static_cast<double>(setup->total) + 12.0 * static_cast<double>(setup->trainable) +
-                   static_cast<double>(s.saved_activation_bytes);
+      // Memory by construction (train/run_summary.h), as the report draws it.
+      const double mem = static_cast<double>(memory_split(setup->total, setup->trainable, s.saved_activation_bytes).total());
       char share[16], loss[32], accs[32];
       std::snprintf(share, sizeof share, "%.2f%%", 100.0 * setup->trainable / static_cast<double>(setup->total));
       std::snprintf(loss, sizeof loss, "%.3f -> %.3f", s.eval_loss_before, s.eval_loss_after);
@@ -225,6 +261,12 @@ std::function<int()> setup(CLI::App& app) {
       std::fflush(stdout);
     }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
+    const std::string page = write_demo_report(
+        o->out + "/report.html", runs, "peft demo: one model, six ways to fine-tune it",
+        "A Llama-family model built from random weights learns addition by full training (pretrain), then each "
+        "method fine-tunes that model on subtraction with the same data, steps and batch size. Colours mark the "
+        "method in every chart.");
+    std::printf("\nReport (open in a browser): %s\n", page.c_str());
     std::printf("\nDone in %s. Next: `peft train --help`, and the README's tour on a real model.\n",
                 format_duration(secs).c_str());
     return 0;

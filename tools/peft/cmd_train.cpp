@@ -15,6 +15,7 @@
 #include "train/output.h"
 #include "train/pretrained.h"
 #include "train/run_settings.h"
+#include "train/run_summary.h"
 #include "train/trainer.h"
 #include "train/training_data.h"
 
@@ -197,19 +198,13 @@ std::function<int()> setup(CLI::App& app) {
     TrainSummary s = trainer.run();
     // The final result also goes to the output folder itself.
     save_training_output(p, *ms, o->out);
-    nlohmann::json j{{"method", method},
-                     {"trainable_parameters", ms->trainable},
-                     {"total_parameters", ms->total},
-                     {"steps", trainer.step()},
-                     {"eval_loss_before", s.eval_loss_before},
-                     {"eval_loss_after", s.eval_loss_after},
-                     {"eval_perplexity_before", std::exp(s.eval_loss_before)},
-                     {"eval_perplexity_after", std::exp(s.eval_loss_after)},
-                     {"final_train_loss", s.final_train_loss},
-                     {"tokens_per_second", s.tokens_per_second},
-                     {"seconds", s.seconds},
-                     {"saved_activation_bytes", s.saved_activation_bytes},
-                     {"out", o->out}};
+    // What `peft report` draws the run from (train/run_summary.h), with the
+    // model, data and settings that produced it.
+    nlohmann::json j = run_summary(*p.model, *ms, s, trainer.step(), to.opt.lora_plus_ratio);
+    j["model"] = o->model;
+    j["data"] = o->data;
+    j["settings"] = run_record(*o);
+    j["out"] = o->out;
     write_file_atomic(o->out + "/summary.json", j.dump(2) + "\n");
     if (o->json) std::printf("%s\n", j.dump().c_str());
     else
