@@ -11,12 +11,14 @@ set -euo pipefail
 # The search index keeps documents and its BM25 full-text index in SQLite
 # (FTS5) and its vectors in hnswlib's HNSW graph; `peft serve` is built on
 # cpp-httplib; data-parallel training and embedding run on Open MPI (the
-# program still builds without it, single-process).
+# program still builds without it, single-process). The report's browser test
+# reads the screenshot PNG with zlib.
 pkgs=(build-essential cmake pkg-config git ca-certificates
       libdnnl-dev ocl-icd-opencl-dev opencl-c-headers
       nlohmann-json3-dev libcli11-dev libgtest-dev libicu-dev libpcre2-dev
       libsqlite3-dev libhnswlib-dev libcpp-httplib-dev
-      libopenmpi-dev openmpi-bin)
+      libopenmpi-dev openmpi-bin
+      zlib1g-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

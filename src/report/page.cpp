@@ -33,25 +33,28 @@ table.comparison td.num{text-align:right;font-variant-numeric:tabular-nums}
 @media print{body{margin:0;max-width:none}h2{break-after:avoid}.run-card{break-inside:avoid}}
 )";
 
-// Highlights one run across every chart while the pointer is on it, and
-// leaves the marker a headless browser reads.
+// First in <head>, so that it sees an error anywhere on the page.
+const char* kErrorScript =
+    "document.documentElement.setAttribute('data-report-status','loading');"
+    "window.addEventListener('error',function(e){document.documentElement.setAttribute("
+    "'data-report-status','error: '+(e.message||'script error'));});";
+
+// Highlights one run across every chart while the pointer is on it, then
+// leaves the marker a headless browser reads (unless an error came first).
 const char* kScript = R"(
 (function(){
-  var b=document.body;
-  window.addEventListener('error',function(e){b.setAttribute('data-report-status','error: '+(e.message||'script error'));});
-  document.addEventListener('DOMContentLoaded',function(){
-    var els=document.querySelectorAll('[data-run]');
-    function hot(run,on){
-      for(var i=0;i<els.length;i++){if(els[i].getAttribute('data-run')===run){if(on)els[i].classList.add('hot');else els[i].classList.remove('hot');}}
-      if(on)b.classList.add('dim');else b.classList.remove('dim');
-    }
-    for(var i=0;i<els.length;i++){
-      els[i].addEventListener('mouseenter',function(){hot(this.getAttribute('data-run'),true);});
-      els[i].addEventListener('mouseleave',function(){hot(this.getAttribute('data-run'),false);});
-    }
-    if(!/^error/.test(b.getAttribute('data-report-status')||''))
-      b.setAttribute('data-report-status','ok '+document.querySelectorAll('svg.chart').length);
-  });
+  var b=document.body,html=document.documentElement;
+  var els=document.querySelectorAll('[data-run]');
+  function hot(run,on){
+    for(var i=0;i<els.length;i++){if(els[i].getAttribute('data-run')===run){if(on)els[i].classList.add('hot');else els[i].classList.remove('hot');}}
+    if(on)b.classList.add('dim');else b.classList.remove('dim');
+  }
+  for(var i=0;i<els.length;i++){
+    els[i].addEventListener('mouseenter',function(){hot(this.getAttribute('data-run'),true);});
+    els[i].addEventListener('mouseleave',function(){hot(this.getAttribute('data-run'),false);});
+  }
+  if(!/^error/.test(html.getAttribute('data-report-status')||''))
+    html.setAttribute('data-report-status','ok '+document.querySelectorAll('svg.chart').length);
 })();
 )";
 
@@ -64,8 +67,8 @@ std::string figure(const std::string& caption, const std::string& svg) {
 std::string render_page(const std::vector<RunData>& runs, const PageOptions& opt) {
   const std::vector<std::string> colours = run_colours(runs);
   std::string h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/><title>" + esc(opt.title) +
-                  "</title><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/><style>" + kStyle +
-                  "</style></head><body data-report-status=\"loading\"><h1>" + esc(opt.title) + "</h1>";
+                  "</title><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/><script>" +
+                  kErrorScript + "</script><style>" + kStyle + "</style></head><body><h1>" + esc(opt.title) + "</h1>";
   if (!opt.intro.empty()) h += "<p class=\"intro\">" + esc(opt.intro) + "</p>";
   h += "<div class=\"legend\">";
   for (size_t i = 0; i < runs.size(); ++i)

@@ -16,7 +16,7 @@ struct PageOptions {
 
 // Draws every run: loss curves, comparison, method diagrams, update heat
 // maps, and what produced each run. The page's script sets
-// <body data-report-status="ok N"> (N = the charts it found) once it ran, and
+// <html data-report-status="ok N"> (N = the charts it found) once it ran, and
 // "error: ..." if any script error happened: what a headless browser checks.
 std::string render_page(const std::vector<RunData>& runs, const PageOptions& opt);
 
