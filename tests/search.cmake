@@ -1,0 +1,1 @@
+peft_test(test_search_index peft_search)
