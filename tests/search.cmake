@@ -1,1 +1,2 @@
 peft_test(test_search_index peft_search)
+peft_test(test_search_corpus peft_search)
