@@ -52,26 +52,42 @@ ResumeState parse_resume_state(const std::string& name) {
 
 Trainer::Trainer(LlamaModel<float>& model, DataSource& train, const DataSource* eval, const TrainOptions& o,
                  nlohmann::json run_config)
-    : model_(model), train_(train), eval_(eval), o_(o), run_config_(std::move(run_config)) {
+    : own_task_(std::make_unique<LlmTask>(model, train, eval, o.batch_size, o.eval_windows)),
+      task_(*own_task_),
+      o_(o),
+      run_config_(std::move(run_config)) {
+  init();
+}
+
+Trainer::Trainer(TrainTask& task, const TrainOptions& o, nlohmann::json run_config)
+    : task_(task), o_(o), run_config_(std::move(run_config)) {
+  init();
+}
+
+void Trainer::init() {
   if (o_.steps <= 0) fail("train", "steps must be positive");
   if (o_.batch_size <= 0) fail("train", "batch size must be positive");
   if (o_.grad_accum <= 0) fail("train", "gradient accumulation must be positive");
   if (!(o_.lr > 0)) fail("train", "learning rate must be positive");
   if (o_.save_total_limit < 0) fail("train", "the checkpoint limit must be >= 0");
-  model_.visit_trainable([&](ParamRef<float>& p) { params_.push_back(p); });
+  task_.visit_trainable([&](ParamRef<float>& p) { params_.push_back(p); });
   if (params_.empty()) fail("train", "the model has no trainable parameters");
   opt_ = std::make_unique<AdamW>(params_, o_.opt);
 }
 
-double Trainer::evaluate() {
-  if (!eval_) return std::nan("");
-  double sum = 0;
-  int64_t n = 0;
-  for (const Batch& b : eval_->eval_batches(o_.batch_size, o_.eval_windows)) {
-    sum += model_.forward_loss(b);
-    n += b.scored();
-  }
-  return n > 0 ? sum / static_cast<double>(n) : std::nan("");
+EvalMetrics Trainer::evaluate_metrics() {
+  if (!task_.has_eval()) return {};
+  return task_.evaluate();
+}
+
+double Trainer::evaluate() { return evaluate_metrics().get("eval_loss"); }
+
+void Trainer::report_eval(const EvalMetrics& m, const std::string& when) {
+  if (m.empty()) return;
+  nlohmann::json j = {{"step", step_}};
+  for (const auto& [k, v] : m.values) j[k] = v;
+  write_metrics(j);
+  if (o_.progress) log_info("eval " + when + ": " + m.text);
 }
 
 void Trainer::write_metrics(const nlohmann::json& j) {
@@ -103,34 +119,30 @@ TrainSummary Trainer::run() {
     if (ec) fail("train", "cannot write '" + o_.out_dir + "': " + ec.message());
   }
   TrainSummary s;
-  s.eval_loss_before = evaluate();
-  if (eval_) {
-    write_metrics({{"step", step_}, {"eval_loss", s.eval_loss_before}, {"eval_perplexity", std::exp(s.eval_loss_before)}});
-    if (o_.progress) log_info("eval before: loss " + fmt("%.4f", s.eval_loss_before) + ", perplexity " +
-             fmt("%.2f", std::exp(s.eval_loss_before)));
-  }
+  s.eval_before = evaluate_metrics();
+  s.eval_loss_before = s.eval_before.get("eval_loss");
+  report_eval(s.eval_before, "before");
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t first = step_;
-  const int64_t tokens_per_step = o_.batch_size * o_.grad_accum * train_.seq_len();
+  int64_t tokens_done = 0;
   while (step_ < o_.steps) {
     // Draw the whole step's micro-batches first: the mean loss over all of
-    // them needs the total count of scored tokens.
-    std::vector<Batch> micro;
-    int64_t scored = 0;
-    for (int64_t a = 0; a < o_.grad_accum; ++a) {
-      micro.push_back(train_.next_batch(o_.batch_size));
-      scored += micro.back().scored();
-    }
-    model_.zero_grad();
+    // them needs the total count of scored items.
+    const StepDraw draw = task_.draw_step(o_.grad_accum, o_.batch_size);
+    const int64_t scored = draw.count;
+    task_.zero_grad();
     double loss_sum = 0;
-    for (const Batch& b : micro) loss_sum += model_.forward_backward(b, 1.0 / static_cast<double>(std::max<int64_t>(1, scored)));
+    for (int64_t a = 0; a < o_.grad_accum; ++a)
+      loss_sum += task_.run_micro(a, 1.0 / static_cast<double>(std::max<int64_t>(1, scored)));
+    tokens_done += task_.step_tokens();
     ++step_;
     const double lr = o_.lr * schedule_factor(o_.schedule, step_, o_.steps, o_.warmup);
-    for (Linear<float>* lin : model_.all_linears())
+    const std::vector<Linear<float>*> linears = task_.linears();
+    for (Linear<float>* lin : linears)
       if (lin->adapter) lin->adapter->before_optimizer_step();
     if (before_step) before_step();
     const double gnorm = opt_->step(lr);
-    for (Linear<float>* lin : model_.all_linears())
+    for (Linear<float>* lin : linears)
       if (lin->adapter) lin->adapter->after_step(lin->weight.frozen() ? lin->weight.data.get() : nullptr, step_);
 
     StepRecord r;
@@ -140,36 +152,37 @@ TrainSummary Trainer::run() {
     r.grad_norm = gnorm;
     r.elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double done = static_cast<double>(step_ - first);
-    r.tokens_per_second = done * static_cast<double>(tokens_per_step) / std::max(1e-9, r.elapsed);
+    r.tokens_per_second = static_cast<double>(tokens_done) / std::max(1e-9, r.elapsed);
     r.eta = r.elapsed / done * static_cast<double>(o_.steps - step_);
     losses_.push_back(r.loss);
     s.final_train_loss = r.loss;
     if (!std::isfinite(r.loss)) fail("train", "the loss became " + fmt("%f", r.loss) + " at step " + std::to_string(step_) + "; lower the learning rate");
     write_metrics({{"step", r.step}, {"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm},
                    {"tokens_per_second", r.tokens_per_second}, {"elapsed_s", r.elapsed},
-                   {"tokens", step_ * tokens_per_step}});
+                   // Tokens since step 0: this run's, scaled to the steps before a
+                   // resume (exact when every step has the same token count).
+                   {"tokens", tokens_done * step_ / std::max<int64_t>(1, step_ - first)}});
     print_progress(r, step_ == o_.steps);
     if (on_step) on_step(r);
-    if (o_.eval_every > 0 && step_ % o_.eval_every == 0 && step_ < o_.steps && eval_) {
-      double el = evaluate();
-      write_metrics({{"step", step_}, {"eval_loss", el}, {"eval_perplexity", std::exp(el)}});
+    if (o_.eval_every > 0 && step_ % o_.eval_every == 0 && step_ < o_.steps && task_.has_eval()) {
+      const EvalMetrics m = evaluate_metrics();
       if (stderr_is_tty() && o_.progress) std::fprintf(stderr, "\n");
-      if (o_.progress) log_info("eval at step " + std::to_string(step_) + ": loss " + fmt("%.4f", el) + ", perplexity " + fmt("%.2f", std::exp(el)));
+      nlohmann::json j = {{"step", step_}};
+      for (const auto& [k, v] : m.values) j[k] = v;
+      write_metrics(j);
+      if (o_.progress) log_info("eval at step " + std::to_string(step_) + ": " + m.text);
     }
     if (o_.save_every > 0 && step_ % o_.save_every == 0 && step_ < o_.steps && !o_.out_dir.empty())
       save_step_checkpoint(false);
   }
   s.steps = step_ - first;
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  s.tokens = s.steps * tokens_per_step;
+  s.tokens = tokens_done;
   s.tokens_per_second = s.seconds > 0 ? static_cast<double>(s.tokens) / s.seconds : 0;
-  s.saved_activation_bytes = model_.last_saved_bytes();
-  s.eval_loss_after = evaluate();
-  if (eval_) {
-    write_metrics({{"step", step_}, {"eval_loss", s.eval_loss_after}, {"eval_perplexity", std::exp(s.eval_loss_after)}});
-    if (o_.progress) log_info("eval after: loss " + fmt("%.4f", s.eval_loss_after) + ", perplexity " +
-             fmt("%.2f", std::exp(s.eval_loss_after)));
-  }
+  s.saved_activation_bytes = task_.last_saved_bytes();
+  s.eval_after = evaluate_metrics();
+  s.eval_loss_after = s.eval_after.get("eval_loss");
+  report_eval(s.eval_after, "after");
   if (!o_.out_dir.empty()) save_step_checkpoint(true);
   return s;
 }
@@ -231,7 +244,7 @@ void Trainer::save_checkpoint(const std::string& dir, bool resumable) {
 void Trainer::write_checkpoint_files(const std::string& tmp, bool resumable) {
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  DataPosition pos = train_.position();
+  DataPosition pos = task_.position();
   nlohmann::json j;
   j["format"] = "peft.cpp checkpoint 1";
   j["step"] = step_;
@@ -250,13 +263,13 @@ void Trainer::write_checkpoint_files(const std::string& tmp, bool resumable) {
   for (auto& [name, vec] : opt_->state_tensors())
     state.add(name, Tensor::view(DType::F32, {static_cast<int64_t>(vec->size())}, vec->data(), nullptr));
   // Base weights that an adapter writes into (Delta-LoRA) are part of the state.
-  for (Linear<float>* lin : model_.all_linears())
+  for (Linear<float>* lin : task_.linears())
     if (lin->adapter && lin->adapter->writes_base() && lin->weight.frozen())
       state.add("base." + lin->weight.name, Tensor::view(DType::F32, lin->weight.shape, lin->weight.data.get(), nullptr));
   // Adapter state that is not trainable but needed for an exact resume
   // (Delta-LoRA's anchors), and the dropout generators.
   nlohmann::json rngs = nlohmann::json::object();
-  for (Linear<float>* lin : model_.all_linears()) {
+  for (Linear<float>* lin : task_.linears()) {
     if (!lin->adapter) continue;
     lin->adapter->visit_state([&](ParamRef<float>& p) {
       state.add("adapter." + p.name, Tensor::view(DType::F32, p.shape, p.data, nullptr));
@@ -296,7 +309,7 @@ void Trainer::load_checkpoint(const std::string& dir) {
     Tensor t = state->tensor(name).to_f32();
     if (name.rfind("adapter.", 0) == 0) continue;  // restored below
     if (name.rfind("base.", 0) == 0) {
-      for (Linear<float>* lin : model_.all_linears())
+      for (Linear<float>* lin : task_.linears())
         if ("base." + lin->weight.name == name && t.numel() == lin->weight.numel())
           std::memcpy(lin->weight.data.get(), t.data(), sizeof(float) * t.numel());
       continue;
@@ -305,7 +318,7 @@ void Trainer::load_checkpoint(const std::string& dir) {
   }
   opt_->load_state(moments, j.at("optimizer_step").get<int64_t>());
   const nlohmann::json rngs = j.value("dropout_rngs", nlohmann::json::object());
-  for (Linear<float>* lin : model_.all_linears()) {
+  for (Linear<float>* lin : task_.linears()) {
     if (!lin->adapter) continue;
     lin->adapter->visit_state([&](ParamRef<float>& p) {
       std::string key = "adapter." + p.name;
@@ -326,7 +339,7 @@ void Trainer::load_checkpoint(const std::string& dir) {
   pos.index = j["data"]["index"];
   pos.rng0 = j["data"]["rng0"];
   pos.rng1 = j["data"]["rng1"];
-  train_.restore(pos);
+  task_.restore(pos);
   losses_ = j.value("losses", std::vector<double>{});
   if (step_ > o_.steps) fail("train", "the checkpoint is at step " + std::to_string(step_) + ", past --steps " + std::to_string(o_.steps));
 }

@@ -1,5 +1,6 @@
-// The training loop: batches from a DataSource, forward/backward with
-// gradient accumulation, AdamW with parameter groups and a schedule,
+// The training loop: micro-batches from a TrainTask (train/train_task.h: a
+// language model on token batches, an embedder on text pairs), forward/
+// backward with gradient accumulation, AdamW with parameter groups and a schedule,
 // evaluation, metrics (JSONL), checkpoints and exact resume.
 //
 // Determinism: the same seed, data and thread count give bit-identical losses
@@ -15,6 +16,8 @@
 
 #include "data/data_source.h"
 #include "model/llama.h"
+#include "train/llm_task.h"
+#include "train/train_task.h"
 #include "train/optimizer.h"
 #include "train/schedule.h"
 
@@ -64,7 +67,8 @@ struct StepRecord {
 };
 
 struct TrainSummary {
-  double eval_loss_before = 0, eval_loss_after = 0;
+  double eval_loss_before = 0, eval_loss_after = 0;  // NaN unless the task reports eval_loss
+  EvalMetrics eval_before, eval_after;  // everything the task's evaluation reported
   int64_t steps = 0;
   int64_t tokens = 0;  // input tokens processed in this run
   double seconds = 0;
@@ -75,10 +79,16 @@ struct TrainSummary {
 
 class Trainer {
  public:
+  // A language model on token batches (an LlmTask the trainer owns).
   Trainer(LlamaModel<float>& model, DataSource& train, const DataSource* eval, const TrainOptions& o,
           nlohmann::json run_config);
+  // Any task; it must outlive the trainer.
+  Trainer(TrainTask& task, const TrainOptions& o, nlohmann::json run_config);
 
-  // Mean NLL over the evaluation windows (NaN when there is no eval data).
+  // The task's evaluation (empty when it has no evaluation data).
+  EvalMetrics evaluate_metrics();
+  // Its "eval_loss" (the LLM task's mean NLL over the evaluation windows);
+  // NaN when there is none.
   double evaluate();
   // Trains from the current step to opts.steps. Writes a checkpoint every
   // save_every steps and at the end (when out_dir is set).
@@ -112,10 +122,11 @@ class Trainer {
   void write_checkpoint_files(const std::string& tmp, bool resumable);
   void prune_checkpoints(const std::string& keep);
   void print_progress(const StepRecord& r, bool final_line);
+  void report_eval(const EvalMetrics& m, const std::string& when);
+  void init();  // checks the options, collects the trainable tensors, makes the optimizer
 
-  LlamaModel<float>& model_;
-  DataSource& train_;
-  const DataSource* eval_;
+  std::unique_ptr<LlmTask> own_task_;  // set by the LlamaModel constructor
+  TrainTask& task_;
   TrainOptions o_;
   nlohmann::json run_config_;
   std::vector<ParamRef<float>> params_;

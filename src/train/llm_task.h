@@ -1,0 +1,42 @@
+// The language-model TrainTask: a LlamaModel on token batches from a
+// DataSource, mean next-token NLL over the scored tokens; evaluation is the
+// mean NLL (and its perplexity) over the evaluation source's windows.
+#pragma once
+#include <vector>
+
+#include "core/batch.h"
+#include "data/data_source.h"
+#include "model/llama.h"
+#include "train/train_task.h"
+
+namespace peft {
+
+class LlmTask : public TrainTask {
+ public:
+  // `eval` may be null. Evaluation uses batches of `eval_batch` rows, at most
+  // `eval_windows` windows (0 = all).
+  LlmTask(LlamaModel<float>& model, DataSource& train, const DataSource* eval, int64_t eval_batch,
+          int64_t eval_windows);
+
+  void visit_trainable(const ParamVisitor<float>& visit) override { model_.visit_trainable(visit); }
+  std::vector<Linear<float>*> linears() override { return model_.all_linears(); }
+  void zero_grad() override { model_.zero_grad(); }
+  StepDraw draw_step(int64_t micro_batches, int64_t batch_size) override;
+  double run_micro(int64_t i, double grad_scale) override;
+  int64_t step_tokens() const override { return step_tokens_; }
+  bool has_eval() const override { return eval_ != nullptr; }
+  EvalMetrics evaluate() override;
+  DataPosition position() const override { return train_.position(); }
+  void restore(const DataPosition& p) override { train_.restore(p); }
+  int64_t last_saved_bytes() const override { return model_.last_saved_bytes(); }
+
+ private:
+  LlamaModel<float>& model_;
+  DataSource& train_;
+  const DataSource* eval_;
+  int64_t eval_batch_, eval_windows_;
+  std::vector<Batch> micro_;
+  int64_t step_tokens_ = 0;
+};
+
+}  // namespace peft

@@ -1,0 +1,65 @@
+// What the Trainer trains: the seam between the shared loop (optimizer,
+// schedule, accumulation, checkpoints, exact resume, metrics) and what one
+// kind of model does with one kind of data.
+//
+// Implementations: LlmTask (a LlamaModel on token batches, next-token loss,
+// train/llm_task.h) and EmbeddingTask (an embedder on text pairs with a
+// contrastive loss, embed/embedding_task.h).
+//
+// One optimizer step is: draw_step(k, B) draws k micro-batches of B rows
+// (advancing the data position) and says how many items the step's loss is
+// averaged over; then run_micro(i, 1/count) for i < k runs forward and
+// backward of micro-batch i, accumulating count-scaled gradients, and returns
+// its loss summed over its items. The step's loss is Σ sums / count. Drawing
+// first lets a caller (data-parallel training) agree on the global count
+// before any gradient is made.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/adapter_slot.h"
+#include "data/data_source.h"
+#include "model/linear.h"
+
+namespace peft {
+
+// What draw_step drew.
+struct StepDraw {
+  int64_t count = 0;  // items the step's mean loss is over (scored tokens; micro-batches for embeddings)
+};
+
+// One evaluation: named values in the order they are reported (written to
+// metrics.jsonl under these names) and the text of a log line.
+struct EvalMetrics {
+  std::vector<std::pair<std::string, double>> values;
+  std::string text;  // e.g. "loss 2.3456, perplexity 10.45"
+  bool empty() const { return values.empty(); }
+  // The named value, NaN when absent.
+  double get(const std::string& name) const;
+};
+
+class TrainTask {
+ public:
+  virtual ~TrainTask() = default;
+  // Every trainable tensor (base tensors under full fine-tuning, adapters).
+  virtual void visit_trainable(const ParamVisitor<float>& visit) = 0;
+  // Every Linear with an adapter slot (adapter hooks and checkpoint state).
+  virtual std::vector<Linear<float>*> linears() = 0;
+  virtual void zero_grad() = 0;
+  virtual StepDraw draw_step(int64_t micro_batches, int64_t batch_size) = 0;
+  virtual double run_micro(int64_t i, double grad_scale) = 0;
+  // Input tokens the last drawn step processed once its micro-batches ran
+  // (throughput; text lengths are known only after tokenizing).
+  virtual int64_t step_tokens() const = 0;
+  // False when there is nothing to evaluate on (evaluate() is then not called).
+  virtual bool has_eval() const = 0;
+  virtual EvalMetrics evaluate() = 0;
+  virtual DataPosition position() const = 0;
+  virtual void restore(const DataPosition& p) = 0;
+  // Bytes of activations the last training forward kept (0 when unknown).
+  virtual int64_t last_saved_bytes() const = 0;
+};
+
+}  // namespace peft
