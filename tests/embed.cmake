@@ -1,3 +1,4 @@
 peft_test(test_bert_golden peft_embed)
 peft_test(test_bert_llamacpp peft_embed)
 peft_test(test_encoder_embedder peft_embed)
+peft_test(test_embed_losses peft_embed)
