@@ -17,8 +17,11 @@ if ! find_browser > /dev/null; then
   echo "[test-browser] installing chromium" >&2
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core > /dev/null
+  # Another fixture (scripts/test-data.sh) may be installing packages at
+  # the same moment under ctest -j: apt holds its locks without waiting, so
+  # we wait for them here (up to 10 minutes) instead of failing.
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends chromium fonts-dejavu-core > /dev/null
 fi
 browser="$(find_browser)" || { echo "error: [test-browser] chromium is not installed" >&2; exit 2; }
 # A browser that cannot start (missing libraries, sandbox refused as root)

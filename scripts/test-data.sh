@@ -30,8 +30,10 @@ if ! command -v npm > /dev/null; then
   echo "[test-data] installing nodejs and npm"
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends nodejs npm
+  # The browser fixture may be running apt at the same time: wait for its
+  # locks (up to 10 minutes) rather than fail on them.
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends nodejs npm
 fi
 
 work="$(mktemp -d)"

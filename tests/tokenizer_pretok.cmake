@@ -2,7 +2,8 @@
 # that may not be committed: the fixture fetches them into the build tree
 # (scripts/test-data.sh, cached) before the tests that read them.
 add_test(NAME fetch_tokenizer_test_data COMMAND bash ${CMAKE_SOURCE_DIR}/scripts/test-data.sh ${CMAKE_BINARY_DIR}/test-data)
-set_tests_properties(fetch_tokenizer_test_data PROPERTIES FIXTURES_SETUP tokenizer_test_data TIMEOUT 900)
+set_tests_properties(fetch_tokenizer_test_data PROPERTIES FIXTURES_SETUP tokenizer_test_data TIMEOUT 900
+                     RESOURCE_LOCK apt)
 add_executable(test_tokenizer_pretok_goldens test_tokenizer_pretok_goldens.cpp test_util.cpp)
 target_link_libraries(test_tokenizer_pretok_goldens PRIVATE peft_tokenizer GTest::gtest GTest::gtest_main)
 target_include_directories(test_tokenizer_pretok_goldens PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
