@@ -237,7 +237,7 @@ TEST(PeftDir, ForeignOrBrokenFilesAreOneLineErrors) {
   wider[2].info.in = 20;
   expect_error(wider, "has shape [2, 16], expected [2, 20]");
   // A file for another architecture entirely.
-  std::vector<PeftLayer> other = {PeftLayer{LinearInfo{"blk.7.attn_q", "q", 16, 16}, {}}};
+  std::vector<PeftLayer> other = {PeftLayer{LinearInfo{"blk.7.attn_q", "q", 16, 16}, {}, {}, {}}};
   expect_error(other, "matches no adapted layer");
 }
 

@@ -74,6 +74,10 @@ struct LlamaModel<T>::Impl : BackScratch<T> {
   Buf<T> x_fin;   // [N, dim] final normalised hidden state
   Buf<T> rstd_f;  // [N]
   Buf<T> lse_ce;  // [N]
+  // The batch of the last forward_hidden, for backward_hidden.
+  int64_t batch = 0, seq = 0;
+  std::vector<int32_t> tokens, positions, segments;  // [B, T]; segments may be empty
+  bool has_saved = false;  // a training forward_hidden awaits its backward
   // Forward scratch when nothing is kept.
   LayerSaved<T> scratch;
   Buf<T> sc_norm, sc_out, sc_hid;
@@ -364,18 +368,33 @@ void check_batch(const Batch& b, const LlamaConfig& cfg) {
 
 }  // namespace
 
+// The layer stack over a batch, up to the final RMSNorm. With `training`
+// every layer keeps what backward needs (or only its input, with
+// checkpointing) and adapters run their dropout; the batch's tokens,
+// positions and segments are copied so backward_hidden needs nothing else.
 template <typename T>
-double LlamaModel<T>::forward_backward(const Batch& b, double grad_scale) {
+const T* LlamaModel<T>::forward_hidden(const Batch& b, bool training) {
   check_batch(b, cfg);
   Impl& w = *impl_;
   const int64_t N = b.B * b.T, dim = cfg.dim;
-  w.saved.resize(cfg.n_layers);
-  LayerCtx<T> c{&cfg, b.B, b.T, N, b.positions.data(), b.segments.empty() ? nullptr : b.segments.data(), true, true};
+  w.batch = b.B;
+  w.seq = b.T;
+  w.tokens = b.tokens;
+  w.positions = b.positions;
+  w.segments = b.segments;
+  w.has_saved = training;
+  LayerCtx<T> c{&cfg, b.B, b.T, N, w.positions.data(), w.segments.empty() ? nullptr : w.segments.data(), training,
+                training};
   w.bind_scratch(c, N, cfg);
 
   T* x = w.x.get(N * dim);
   ops::embedding_forward<T>(tok_embd.data.get(), b.tokens.data(), x, N, cfg.vocab_size, dim);
+  if (training) w.saved.resize(cfg.n_layers);
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
+    if (!training) {
+      layer_forward(layers[l], x, w.scratch, c);
+      continue;
+    }
     LayerSaved<T>& s = w.saved[l];
     if (grad_checkpoint) {
       // Keep only the layer input; everything else is recomputed in backward
@@ -394,20 +413,27 @@ double LlamaModel<T>::forward_backward(const Batch& b, double grad_scale) {
   }
   T* xf = w.x_fin.get(N * dim);
   ops::rmsnorm_forward<T>(x, out_norm.data.get(), xf, w.rstd_f.get(N), N, dim, cfg.norm_eps);
-  T* lse = w.lse_ce.get(N);
-  double loss = ops::linear_cross_entropy_forward<T>(xf, output_weight(), b.targets.data(), lse, N, dim, cfg.vocab_size);
+  if (training) {
+    int64_t kept = w.x.bytes() + w.x_fin.bytes() + w.rstd_f.bytes();
+    for (auto& s : w.saved) kept += s.bytes();
+    last_saved_bytes_ = kept;
+  }
+  return xf;
+}
 
-  int64_t kept = w.x.bytes() + w.x_fin.bytes() + w.rstd_f.bytes() + w.lse_ce.bytes();
-  for (auto& s : w.saved) kept += s.bytes();
-  last_saved_bytes_ = kept;
-
-  // Backward.
-  Param<T>& outp = output_param();
+// dxf [N, dim] → through the final norm, the layers (last to first) and the
+// token embedding. dxf may alias the model's own scratch (forward_backward
+// passes it): it is consumed before any layer runs.
+template <typename T>
+void LlamaModel<T>::backward_hidden(const T* dxf) {
+  Impl& w = *impl_;
+  if (!w.has_saved) fail("model", "backward_hidden without a training forward_hidden");
+  w.has_saved = false;
+  const int64_t N = w.batch * w.seq, dim = cfg.dim;
+  LayerCtx<T> c{&cfg, w.batch, w.seq, N, w.positions.data(), w.segments.empty() ? nullptr : w.segments.data(), true, true};
+  w.bind_scratch(c, N, cfg);
   T* dres = w.dres.get(N * dim);
-  T* dxf = w.dtmp.get(N * dim);
-  ops::linear_cross_entropy_backward<T>(xf, output_weight(), b.targets.data(), lse, static_cast<T>(grad_scale), dxf,
-                                        outp.frozen() ? nullptr : outp.grad.get(), N, dim, cfg.vocab_size);
-  ops::rmsnorm_backward<T>(dxf, x, out_norm.data.get(), w.rstd_f.data(), dres,
+  ops::rmsnorm_backward<T>(dxf, w.x.data(), out_norm.data.get(), w.rstd_f.data(), dres,
                            out_norm.frozen() ? nullptr : out_norm.grad.get(), N, dim);
   for (int64_t l = cfg.n_layers - 1; l >= 0; --l) {
     LayerSaved<T>& s = w.saved[l];
@@ -428,23 +454,33 @@ double LlamaModel<T>::forward_backward(const Batch& b, double grad_scale) {
     }
   }
   if (!tok_embd.frozen())
-    ops::embedding_backward<T>(dres, b.tokens.data(), tok_embd.grad.get(), N, cfg.vocab_size, dim);
+    ops::embedding_backward<T>(dres, w.tokens.data(), tok_embd.grad.get(), N, cfg.vocab_size, dim);
+}
+
+template <typename T>
+double LlamaModel<T>::forward_backward(const Batch& b, double grad_scale) {
+  const int64_t N = b.B * b.T, dim = cfg.dim;
+  if (static_cast<int64_t>(b.targets.size()) != N) fail("model", "batch targets do not match its shape");
+  const T* xf = forward_hidden(b, true);
+  Impl& w = *impl_;
+  T* lse = w.lse_ce.get(N);
+  double loss = ops::linear_cross_entropy_forward<T>(xf, output_weight(), b.targets.data(), lse, N, dim, cfg.vocab_size);
+  last_saved_bytes_ += w.lse_ce.bytes();
+
+  Param<T>& outp = output_param();
+  T* dxf = w.dtmp.get(N * dim);
+  ops::linear_cross_entropy_backward<T>(xf, output_weight(), b.targets.data(), lse, static_cast<T>(grad_scale), dxf,
+                                        outp.frozen() ? nullptr : outp.grad.get(), N, dim, cfg.vocab_size);
+  backward_hidden(dxf);
   return loss;
 }
 
 template <typename T>
 double LlamaModel<T>::forward_loss(const Batch& b) {
-  check_batch(b, cfg);
-  Impl& w = *impl_;
   const int64_t N = b.B * b.T, dim = cfg.dim;
-  LayerCtx<T> c{&cfg, b.B, b.T, N, b.positions.data(), b.segments.empty() ? nullptr : b.segments.data(), false, false};
-  w.bind_scratch(c, N, cfg);
-  T* x = w.x.get(N * dim);
-  ops::embedding_forward<T>(tok_embd.data.get(), b.tokens.data(), x, N, cfg.vocab_size, dim);
-  for (int64_t l = 0; l < cfg.n_layers; ++l) layer_forward(layers[l], x, w.scratch, c);
-  T* xf = w.x_fin.get(N * dim);
-  ops::rmsnorm_forward<T>(x, out_norm.data.get(), xf, w.rstd_f.get(N), N, dim, cfg.norm_eps);
-  return ops::linear_cross_entropy_forward<T>(xf, output_weight(), b.targets.data(), w.lse_ce.get(N), N, dim,
+  if (static_cast<int64_t>(b.targets.size()) != N) fail("model", "batch targets do not match its shape");
+  const T* xf = forward_hidden(b, false);
+  return ops::linear_cross_entropy_forward<T>(xf, output_weight(), b.targets.data(), impl_->lse_ce.get(N), N, dim,
                                               cfg.vocab_size);
 }
 

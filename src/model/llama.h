@@ -75,6 +75,17 @@ class LlamaModel {
   // Evaluation: the sum of per-token losses, no gradients, nothing kept.
   double forward_loss(const Batch& batch);
 
+  // Embeddings: the final normalised hidden states rmsnorm(x)·w_out
+  // [B·T, dim] of a batch (targets unused), in a buffer owned by the model
+  // and valid until the next forward. Attention is causal, so in a
+  // right-padded batch the padding after a row's real tokens never reaches
+  // them: their states equal those of the row alone. With `training`,
+  // everything backward_hidden needs is kept (adapters run their dropout).
+  const T* forward_hidden(const Batch& batch, bool training);
+  // Backward of the last training forward_hidden: dhidden [B·T, dim] =
+  // dL/d(hidden); accumulates into trainable tensors and adapters.
+  void backward_hidden(const T* dhidden);
+
   // Generation: feeds n tokens at positions cache.length.., appends to the
   // cache, and writes the logits of the last token [vocab].
   KvCache<T> make_cache(int64_t capacity) const;

@@ -32,12 +32,12 @@ std::vector<PeftLayer> peft_layers_of(LlamaModel<float>& model, bool gguf_row_or
   return r;
 }
 
-std::unique_ptr<MethodSetup> setup_method(LlamaModel<float>& model, const std::string& method,
-                                          const AdapterConfig& adapter_in, bool gguf_row_order) {
+std::unique_ptr<MethodSetup> setup_method(const ModelView& model, const std::string& method,
+                                          const AdapterConfig& adapter_in) {
   const MethodSpec& spec = method_spec(method);
   auto s = std::make_unique<MethodSetup>();
   s->method = spec.name;
-  s->total = model.parameter_count();
+  s->total = model.parameter_count;
   if (spec.trains_base) {
     model.set_base_trainable(true);
   } else {
@@ -45,8 +45,8 @@ std::unique_ptr<MethodSetup> setup_method(LlamaModel<float>& model, const std::s
     cfg.method = spec.name;
     validate_adapter_config(cfg);
     model.set_base_trainable(false);
-    std::vector<PeftLayer> all = peft_layers_of(model, gguf_row_order);
-    std::vector<Linear<float>*> lins = model.all_linears();
+    const std::vector<PeftLayer>& all = model.layers;
+    const std::vector<Linear<float>*>& lins = model.linears;
     std::vector<LinearInfo> targeted;
     for (size_t i = 0; i < lins.size(); ++i)
       if (target_matches(cfg, lins[i]->info)) targeted.push_back(lins[i]->info);
@@ -68,13 +68,29 @@ std::unique_ptr<MethodSetup> setup_method(LlamaModel<float>& model, const std::s
   return s;
 }
 
-std::vector<std::pair<PeftLayer, const Adapter<float>*>> adapted_layers(LlamaModel<float>& model,
+std::unique_ptr<MethodSetup> setup_method(LlamaModel<float>& model, const std::string& method,
+                                          const AdapterConfig& adapter_in, bool gguf_row_order) {
+  ModelView v;
+  v.linears = model.all_linears();
+  v.layers = peft_layers_of(model, gguf_row_order);
+  v.set_base_trainable = [&](bool t) { model.set_base_trainable(t); };
+  v.visit_trainable = [&](const ParamVisitor<float>& f) { model.visit_trainable(f); };
+  v.parameter_count = model.parameter_count();
+  return setup_method(v, method, adapter_in);
+}
+
+std::vector<std::pair<PeftLayer, const Adapter<float>*>> adapted_layers(const std::vector<Linear<float>*>& linears,
                                                                         const MethodSetup& s) {
   std::vector<std::pair<PeftLayer, const Adapter<float>*>> r;
   for (const PeftLayer& pl : s.layers)
-    for (Linear<float>* lin : model.all_linears())
+    for (Linear<float>* lin : linears)
       if (lin->info.name == pl.info.name) r.push_back({pl, lin->adapter.get()});
   return r;
+}
+
+std::vector<std::pair<PeftLayer, const Adapter<float>*>> adapted_layers(LlamaModel<float>& model,
+                                                                        const MethodSetup& s) {
+  return adapted_layers(model.all_linears(), s);
 }
 
 }  // namespace peft

@@ -2,6 +2,7 @@
 // fine-tuning makes every base tensor trainable; the adapter methods freeze
 // the base and put an adapter in the slot of each targeted linear layer.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,22 @@ struct MethodSetup {
 // they can be saved in PEFT's layout. Throws "[train] ..." / "[adapters] ...".
 std::unique_ptr<MethodSetup> setup_method(LlamaModel<float>& model, const std::string& method,
                                           const AdapterConfig& adapter, bool gguf_row_order);
+
+// Any model, as setup_method needs to see it: its linear layers with their
+// PEFT description (same order), and its base tensors. Encoders (BERT) and
+// the embedders use this; the Llama overload above builds one.
+struct ModelView {
+  std::vector<Linear<float>*> linears;
+  std::vector<PeftLayer> layers;  // layers[i] describes linears[i]
+  std::function<void(bool)> set_base_trainable;
+  std::function<void(const ParamVisitor<float>&)> visit_trainable;
+  int64_t parameter_count = 0;
+};
+std::unique_ptr<MethodSetup> setup_method(const ModelView& model, const std::string& method,
+                                          const AdapterConfig& adapter);
+// The adapted layers of a model given as its linears, for saving.
+std::vector<std::pair<PeftLayer, const Adapter<float>*>> adapted_layers(const std::vector<Linear<float>*>& linears,
+                                                                        const MethodSetup& s);
 
 // The adapted layers of a model, for saving.
 std::vector<std::pair<PeftLayer, const Adapter<float>*>> adapted_layers(LlamaModel<float>& model,

@@ -95,8 +95,8 @@ void save_peft_dir(const std::string& dir, const AdapterConfig& cfg,
   for (const auto& [layer, adapter] : layers) {
     if (!adapter) continue;
     check_rows(layer);
-    const std::string path = gguf_to_hf_module(layer.info.name);
-    kinds.insert(hf_kind(layer.info.module));
+    const std::string path = layer.hf_module.empty() ? gguf_to_hf_module(layer.info.name) : layer.hf_module;
+    kinds.insert(layer.hf_target.empty() ? hf_kind(layer.info.module) : layer.hf_target);
     paths.insert(path);
     const int64_t in = layer.info.in, out = layer.info.out;
     if (vera) {
@@ -172,7 +172,7 @@ LoadedPeft load_peft_dir(const std::string& dir, const std::vector<PeftLayer>& l
   for (const auto& layer : layers) {
     std::string path;
     try {
-      path = gguf_to_hf_module(layer.info.name);
+      path = layer.hf_module.empty() ? gguf_to_hf_module(layer.info.name) : layer.hf_module;
     } catch (const InputError&) {
       continue;  // a layer PEFT files cannot name (e.g. the output head)
     }

@@ -27,6 +27,11 @@ namespace peft {
 struct PeftLayer {
   LinearInfo info;               // GGUF-style name, e.g. "blk.0.attn_q"
   std::vector<int32_t> hf_rows;  // our row i is HF row hf_rows[i]; empty when the orders agree
+  // The module's path and its target_modules name in the Hugging Face model
+  // ("encoder.layer.0.attention.self.query", "query"); empty: the Llama
+  // mapping of io/hf_names.h ("model.layers.0.self_attn.q_proj", "q_proj").
+  std::string hf_module;
+  std::string hf_target;
 };
 
 struct PeftSaveOptions {
