@@ -3,6 +3,9 @@
 #include "common.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "embed/embedder.h"
+#include "embed/st_folder.h"
+#include "io/atomic_file.h"
 #include "train/apply_adapter.h"
 #include "train/model_io.h"
 #include "train/pretrained.h"
@@ -25,6 +28,18 @@ std::function<int()> setup(CLI::App& app) {
   return [o]() {
     apply_common_options(o->common);
     const std::vector<AdapterSpec> specs = check_adapter_folders(o->adapters);
+    if (is_encoder_model(o->model)) {
+      // An encoder embedder: the merged model as a sentence-transformers folder.
+      if (o->out.size() > 5 && o->out.compare(o->out.size() - 5, 5, ".gguf") == 0)
+        fail("merge", "an encoder merges into a sentence-transformers folder, not " + o->out);
+      check_dir_writable(o->out, "merge");
+      auto e = Embedder::load(o->model);
+      for (const auto& a : specs) merge_encoder_adapter(*e, a);
+      save_sentence_transformers(*e, o->out);
+      log_info("merged " + std::to_string(o->adapters.size()) + " adapter(s) into the sentence-transformers folder " +
+               o->out);
+      return 0;
+    }
     check_model_output(o->out, "merge");
     Pretrained p = load_pretrained(o->model);
     for (const auto& a : specs) merge_adapter(p, a);
@@ -34,7 +49,7 @@ std::function<int()> setup(CLI::App& app) {
   };
 }
 
-PEFT_COMMAND("merge", "Merge adapters into a model and write it (GGUF or Hugging Face directory)", setup);
+PEFT_COMMAND("merge", "Merge adapters into a model and write it (GGUF or Hugging Face directory; an encoder embedder as a sentence-transformers folder)", setup);
 
 }  // namespace
 }  // namespace peft::cli
