@@ -13,12 +13,14 @@ set -euo pipefail
 # cpp-httplib; data-parallel training and embedding run on Open MPI (the
 # program still builds without it, single-process). The report's browser test
 # reads the screenshot PNG with zlib.
+# python3-numpy is for tests only: test_embed_cli reads `peft embed`'s .npy
+# back with numpy.load, the reader our users have.
 pkgs=(build-essential cmake pkg-config git ca-certificates
       libdnnl-dev ocl-icd-opencl-dev opencl-c-headers
       nlohmann-json3-dev libcli11-dev libgtest-dev libicu-dev libpcre2-dev
       libsqlite3-dev libhnswlib-dev libcpp-httplib-dev
       libopenmpi-dev openmpi-bin
-      zlib1g-dev)
+      zlib1g-dev python3-numpy)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
