@@ -15,6 +15,7 @@
 
 #include "embed/encoder_embedder.h"
 #include "io/gguf.h"
+#include "io/npy.h"
 #include "io/safetensors.h"
 #include "test_util.h"
 
@@ -151,5 +152,21 @@ TEST(BertLlamaCpp, LlamaEmbeddingAgreesWithUsAndWithTorch) {
               worst_ours);
   EXPECT_LT(worst_torch, 1e-4);
   EXPECT_LT(worst_ours, 1e-4);
+
+  // `peft embed` on the same GGUF and the same text file: our GGUF WordPiece
+  // tokenizer, batching and .npy writer end to end against llama-embedding.
+  const CliResult r = run_cli({"embed", "--model", gguf, "--input", dir + "/prompt.txt", "--pooling", "mean", "--out",
+                               dir + "/ours.npy", "--batch-size", "2"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const NpyMatrix cli = read_npy_f32(dir + "/ours.npy");
+  ASSERT_EQ(cli.rows, static_cast<int64_t>(seqs.size()));
+  ASSERT_EQ(cli.cols, e->dim());
+  double worst_cli = 0;
+  for (size_t i = 0; i < seqs.size(); ++i) {
+    const auto v = j["data"][i]["embedding"].get<std::vector<double>>();
+    for (int64_t k = 0; k < e->dim(); ++k) worst_cli = std::max(worst_cli, std::fabs(v[k] - cli.data[i * e->dim() + k]));
+  }
+  std::printf("[llama.cpp] max |llama-embedding - peft embed| %.3g\n", worst_cli);
+  EXPECT_LT(worst_cli, 1e-4);
   fs::remove_all(dir);
 }
