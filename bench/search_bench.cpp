@@ -142,13 +142,13 @@ int main(int argc, char** argv) {
   all.shrink_to_fit();
 
   // Exact top-10 by FAISS's flat inner-product scan (BLAS).
-  std::vector<std::vector<int64_t>> truth(size_t(nq));
+  std::vector<std::vector<int64_t>> truth(static_cast<size_t>(nq));
   {
     auto t = Clock::now();
     faiss::IndexFlatIP flat(d);
     flat.add(n, x.data());
-    std::vector<float> D(size_t(nq * 10));
-    std::vector<faiss::idx_t> I(size_t(nq * 10));
+    std::vector<float> D(static_cast<size_t>(nq * 10));
+    std::vector<faiss::Index::idx_t> I(static_cast<size_t>(nq * 10));
     flat.search(nq, qv.data(), 10, D.data(), I.data());
     for (int64_t q = 0; q < nq; ++q) truth[size_t(q)].assign(I.begin() + q * 10, I.begin() + q * 10 + 10);
     std::fprintf(stderr, "exact ground truth: %.1fs\n", since(t));
@@ -161,7 +161,7 @@ int main(int argc, char** argv) {
     int64_t rss0 = rss_bytes();
     auto t = Clock::now();
     HnswGraph g(d, 16, 100, n);
-    std::vector<uint64_t> labels(size_t(n));
+    std::vector<uint64_t> labels(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) labels[size_t(i)] = uint64_t(i);
     g.add(x.data(), labels.data(), n, threads);
     const double build = since(t);
@@ -200,17 +200,22 @@ int main(int argc, char** argv) {
     f.add(n, x.data());
     const double build = since(t);
     const int64_t mem = rss_bytes() - rss0;
-    std::fprintf(stderr, "faiss build %.1fs, +%.0f MB RSS\n", build, mem / 1e6);
-    nlohmann::json e = {{"build_s", build}, {"rss_bytes", mem}};
+    // What FAISS holds: the flat vectors, the neighbour table, per-vector
+    // offsets and levels (RSS growth under-counts when freed memory is reused).
+    const int64_t own = int64_t(n * d * sizeof(float) + f.hnsw.neighbors.size() * sizeof(faiss::HNSW::storage_idx_t) +
+                                f.hnsw.offsets.size() * sizeof(size_t) + f.hnsw.levels.size() * sizeof(int));
+    std::fprintf(stderr, "faiss build %.1fs, +%.0f MB RSS (own count %.0f MB)\n", build, mem / 1e6, own / 1e6);
+    nlohmann::json e = {{"build_s", build}, {"rss_bytes", mem}, {"graph_bytes", own}};
     omp_set_num_threads(1);  // one query per call: parallelism comes from our threads
     for (auto ef : efs) {
+      // FAISS 1.7.3's IndexHNSW::search ignores SearchParametersHNSW: set
+      // the index-wide breadth (no search runs while it changes).
+      f.hnsw.efSearch = int(ef);
       auto p = measure(
-          [&](int64_t q, int64_t ef_) {
-            faiss::SearchParametersHNSW sp;
-            sp.efSearch = int(ef_);
+          [&](int64_t q, int64_t) {
             float D[10];
-            faiss::idx_t I[10];
-            f.search(1, &qv[size_t(q * d)], 10, D, I, &sp);
+            faiss::Index::idx_t I[10];
+            f.search(1, &qv[size_t(q * d)], 10, D, I);
             return std::vector<int64_t>(I, I + 10);
           },
           ef, truth, threads);
@@ -231,7 +236,7 @@ int main(int argc, char** argv) {
     std::mt19937 rng(3);
     std::uniform_real_distribution<double> u(0, 1);
     auto word = [&] { return "w" + std::to_string(int64_t(std::pow(5000.0, u(rng)))); };
-    std::vector<SearchDocument> docs(size_t(n));
+    std::vector<SearchDocument> docs(static_cast<size_t>(n));
     for (int64_t i = 0; i < n; ++i) {
       auto& doc = docs[size_t(i)];
       doc.id = "d" + std::to_string(i);
