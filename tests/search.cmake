@@ -1,2 +1,6 @@
 peft_test(test_search_index peft_search)
 peft_test(test_search_corpus peft_search)
+peft_test(test_search_cli nlohmann_json::nlohmann_json)
+if(TARGET test_search_cli)
+  add_dependencies(test_search_cli peft_cli)
+endif()
