@@ -10,6 +10,8 @@
 #include "core/error.h"
 #include "data/beir.h"
 #include "embed/retrieval_eval.h"
+#include "search/index_eval.h"
+#include "search/searcher.h"
 
 namespace peft::cli {
 namespace {
@@ -21,6 +23,9 @@ struct RetrievalOpts {
   bool keep_stopwords = false;
   bool keep_identical_ids = false;
   bool json = false;
+  // --index: evaluate through a search index (peft index build).
+  std::string index, mode = "vector";
+  bool exact = false;
 };
 
 struct Opts {
@@ -76,11 +81,41 @@ void setup_retrieval(CLI::App& app, RetrievalOpts& o) {
   app.add_flag("--bm25-keep-stopwords", o.keep_stopwords, "BM25: keep Lucene's 33 English stopwords");
   app.add_flag("--keep-identical-ids", o.keep_identical_ids,
                "Keep a document whose id equals the query id in its ranking (BEIR drops it by default)");
+  app.add_option("--index", o.index,
+                 "Evaluate through a search index (peft index build), as peft search ranks: needs --queries and --qrels")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--mode", o.mode, "With --index: vector, bm25 (FTS5's) or hybrid");
+  app.add_flag("--exact", o.exact, "With --index: vector part by exhaustive scan instead of HNSW");
   app.add_flag("--json", o.json,
                "Print {\"ndcg@10\", \"mrr@10\", \"recall@1\", \"recall@10\", \"recall@100\", \"map@100\", \"queries\", ...}");
 }
 
+// --index: the index's own documents, its model for queries.
+int run_index_retrieval(const RetrievalOpts& o) {
+  if (o.bm25) fail("eval", "give either --index or --bm25, not both");
+  if (!o.data.empty() || !o.corpus.empty()) fail("eval", "with --index, the documents are the index's: give --queries and --qrels only");
+  if (o.queries.empty() || o.qrels.empty()) fail("eval", "--index needs --queries and --qrels");
+  const SearchMode mode = parse_search_mode(o.mode);
+  BeirSet set;
+  set.queries_path = o.queries;
+  set.qrels_path = o.qrels;
+  set.queries = read_beir_queries(o.queries);
+  set.qrels = read_qrels(o.qrels);
+  std::unique_ptr<Searcher> s;
+  std::unique_ptr<SearchIndex> idx;
+  if (mode == SearchMode::kBm25) idx = SearchIndex::open(o.index);
+  else s = Searcher::open(o.index, SearchIndex::Access::kRead);
+  const SearchIndex& index = s ? s->index() : *idx;
+  set.corpus.ids = index.ids();
+  RetrievalRun run = index_run(s.get(), index, set.queries, set.qrels, mode, o.exact);
+  RetrievalMetrics m = evaluate_run(set.qrels, std::move(run), !o.keep_identical_ids);
+  std::string method = std::string("index ") + search_mode_name(mode) + (o.exact ? " (exact)" : "") + " of " + o.index;
+  print_retrieval(m, set, method, o.json);
+  return 0;
+}
+
 int run_retrieval(const RetrievalOpts& o) {
+  if (!o.index.empty()) return run_index_retrieval(o);
   if (!o.bm25) fail("eval", "retrieval: give --bm25 (the lexical baseline)");
   BeirSet set = read_set(o);
   Bm25Options b = o.bm25_opt;
