@@ -141,8 +141,10 @@ TEST(SearchCli, KillDuringAddLeavesOldOrNewContents) {
                     "--max-tokens", "64"});
   ASSERT_EQ(r.rc, 0) << r.err;
   const std::string more = corpus_slice(d, 220, 200, "b.jsonl");
-  const char* bin = std::getenv("PEFT_BIN");
-  ASSERT_TRUE(bin);
+  // The binary run_cli runs (PEFT_BIN when set, else the build's).
+  const char* env_bin = std::getenv("PEFT_BIN");
+  const std::string bin_path = env_bin && *env_bin ? env_bin : std::string(PEFT_BINARY_DIR) + "/bin/peft";
+  const char* bin = bin_path.c_str();
   int killed_before_commit = 0;
   for (int delay_ms : {50, 150, 300, 600, 1000}) {
     pid_t pid = fork();
