@@ -88,7 +88,7 @@ TEST(EvalCli, BadInputIsOneLineAndExit2) {
   r = run_cli({"eval", "retrieval", "--bm25", "--corpus", dir + "/corpus.jsonl"});
   EXPECT_EQ(r.rc, 2);
   EXPECT_EQ(one_line(r.err),
-            "error: [eval] retrieval needs --data DIR (a BEIR folder) or all three of --corpus, --queries and "
+            "error: [eval] retrieval needs --beir DIR (a BEIR folder) or all three of --corpus, --queries and "
             "--qrels\n");
   r = run_cli({"eval", "retrieval", "--bm25", "--data", dir, "--split", "dev"});
   EXPECT_EQ(r.rc, 2);
