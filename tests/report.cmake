@@ -17,3 +17,6 @@ add_dependencies(test_report_browser peft_cli)
 gtest_discover_tests(test_report_browser DISCOVERY_TIMEOUT 60
   PROPERTIES ENVIRONMENT "PEFT_BROWSER=chromium"
   FIXTURES_REQUIRED browser)
+# Embedding runs: PCA against numpy (bench/make_report_pca_goldens.py),
+# histograms, projection and retrieval metrics.
+peft_test(test_report_embedding peft_report)

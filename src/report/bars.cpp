@@ -47,6 +47,7 @@ std::string bar_chart(const std::string& kind, const std::string& title, const s
       std::string extra = "class=\"bar\" data-run=\"" + std::to_string(r.run) + "\" data-method=\"" + esc(r.method) +
                           "\" data-part=\"" + esc(s.part) + "\"";
       if (s.opacity < 1) extra += " fill-opacity=\"" + coord(s.opacity) + "\"";
+      if (!r.attrs.empty()) extra += " " + r.attrs;
       svg.raw("<rect x=\"" + coord(x) + "\" y=\"" + coord(y + 3) + "\" width=\"" + coord(w) + "\" height=\"" +
               coord(row_h - 6) + "\" fill=\"" + s.colour + "\" " + extra + "><title>" + esc(r.label + " " + s.part) +
               ": " + human(s.value) + "</title></rect>");

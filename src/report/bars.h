@@ -21,6 +21,7 @@ struct BarRow {
   std::string method;
   std::vector<BarSegment> segments;  // empty: the row says "—"
   std::string value_text;            // drawn right of the bar
+  std::string attrs;                 // more attributes for the rects (already escaped)
 };
 
 // `kind`: data-chart; `unit`: the axis label, with its unit. Each segment is

@@ -110,7 +110,7 @@ std::string provenance(const std::vector<RunData>& runs, const std::vector<std::
 std::string trainable_bars(const std::vector<RunData>& runs, const std::vector<std::string>& colours) {
   std::vector<BarRow> rows;
   for (size_t i = 0; i < runs.size(); ++i) {
-    BarRow row{runs[i].label, static_cast<int>(i), runs[i].method, {}, ""};
+    BarRow row{runs[i].label, static_cast<int>(i), runs[i].method, {}, "", ""};
     const double n = runs[i].number("trainable_parameters");
     if (std::isfinite(n)) {
       row.segments.push_back({n, colours[i], "trainable"});
@@ -128,7 +128,7 @@ std::string memory_bars(const std::vector<RunData>& runs, const std::vector<std:
   const double mib = 1024.0 * 1024.0;
   for (size_t i = 0; i < runs.size(); ++i) {
     const RunData& r = runs[i];
-    BarRow row{r.label, static_cast<int>(i), r.method, {}, ""};
+    BarRow row{r.label, static_cast<int>(i), r.method, {}, "", ""};
     if (std::isfinite(memory_total(r))) {
       row.segments = {{r.memory("weights") / mib, "#9a9a9a", "weights"},
                       {r.memory("gradients") / mib, colours[i], "gradients"},
@@ -146,7 +146,7 @@ std::string memory_bars(const std::vector<RunData>& runs, const std::vector<std:
 std::string throughput_bars(const std::vector<RunData>& runs, const std::vector<std::string>& colours) {
   std::vector<BarRow> rows;
   for (size_t i = 0; i < runs.size(); ++i) {
-    BarRow row{runs[i].label, static_cast<int>(i), runs[i].method, {}, ""};
+    BarRow row{runs[i].label, static_cast<int>(i), runs[i].method, {}, "", ""};
     const double t = runs[i].number("tokens_per_second");
     if (std::isfinite(t)) {
       row.segments.push_back({t, colours[i], "tokens_per_second"});
@@ -161,9 +161,12 @@ std::string eval_bars(const std::vector<RunData>& runs, const std::vector<std::s
   std::vector<BarRow> rows;
   for (size_t i = 0; i < runs.size(); ++i) {
     const RunData& r = runs[i];
+    // Embedding runs evaluate by retrieval/STS metrics (their own bars).
+    if (r.is_embedding() && !std::isfinite(r.number("eval_loss_before")) && !std::isfinite(r.number("eval_loss_after")))
+      continue;
     for (const char* phase : {"before", "after"}) {
       const std::string p = phase;
-      BarRow row{r.label + " · " + p, static_cast<int>(i), r.method, {}, ""};
+      BarRow row{r.label + " · " + p, static_cast<int>(i), r.method, {}, "", ""};
       const double v = r.number("eval_loss_" + p);
       if (std::isfinite(v)) {
         row.segments.push_back({v, colours[i], p, p == "before" ? 0.35 : 1.0});

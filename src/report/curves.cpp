@@ -70,7 +70,12 @@ std::string loss_chart(const std::vector<RunData>& runs, const std::vector<std::
   f.x_hi = xhi;
   f.y_lo = std::min(ylo - pad, yt.empty() ? ylo - pad : yt.front());
   f.y_hi = std::max(yhi + pad, yt.empty() ? yhi + pad : yt.back());
-  svg.axes(f, xlabel, what + " (nats/token)");
+  // LLM losses are per predicted token; embedding losses (contrastive,
+  // CoSENT, ...) are per example of the batch.
+  size_t n_emb = 0;
+  for (const RunData& r : runs) n_emb += r.is_embedding() ? 1 : 0;
+  const std::string unit = n_emb == 0 ? "nats/token" : n_emb == runs.size() ? "per example" : "nats/token; per example for embedding runs";
+  svg.axes(f, xlabel, what + " (" + unit + ")");
   for (size_t i = 0; i < runs.size(); ++i) {
     const RunData& r = runs[i];
     if (!usable(r)) continue;

@@ -1,8 +1,11 @@
 #include "report/page.h"
 
+#include <cmath>
+
 #include "report/colors.h"
 #include "report/comparison.h"
 #include "report/curves.h"
+#include "report/embedding_charts.h"
 #include "report/heatmap.h"
 #include "report/method_diagram.h"
 #include "report/svg.h"
@@ -79,16 +82,56 @@ std::string render_page(const std::vector<RunData>& runs, const PageOptions& opt
   h += "<h2>Loss</h2><div class=\"grid\">";
   h += figure("Training loss by step (smoothed; raw values faint)", loss_chart(runs, colours, Series::Train, XAxis::Steps));
   h += figure("Training loss by tokens seen", loss_chart(runs, colours, Series::Train, XAxis::Tokens));
-  h += figure("Evaluation loss by step", loss_chart(runs, colours, Series::Eval, XAxis::Steps));
-  h += figure("Evaluation loss by tokens seen", loss_chart(runs, colours, Series::Eval, XAxis::Tokens));
+  bool any_eval = false;
+  for (const RunData& r : runs) any_eval = any_eval || !r.eval.empty();
+  const std::vector<std::string> metrics = metrics_present(runs);
+  // Pages of embedding runs only evaluate by retrieval/STS metrics, drawn
+  // below: no empty evaluation-loss charts for them.
+  if (any_eval || metrics.empty()) {
+    h += figure("Evaluation loss by step", loss_chart(runs, colours, Series::Eval, XAxis::Steps));
+    h += figure("Evaluation loss by tokens seen", loss_chart(runs, colours, Series::Eval, XAxis::Tokens));
+  }
+  // Embedding runs: the headline metric (and STS) at each evaluation.
+  for (const std::string& k : metrics)
+    if (k == metrics.front() || k == "sts_spearman" || k == "spearman")
+      h += figure(metric_name(k) + " at each evaluation, by step", metric_curve(runs, colours, k));
   h += "</div>";
 
-  h += "<h2>Comparison</h2>" + comparison_table(runs, colours) + "<div class=\"grid\">";
+  h += "<h2>Comparison</h2>" + comparison_table(runs, colours);
+  if (!metrics.empty()) h += metrics_table(runs, colours);
+  h += "<div class=\"grid\">";
   h += figure("Trainable parameters", trainable_bars(runs, colours));
-  h += figure("Memory of a training step, by construction", memory_bars(runs, colours));
+  bool any_memory = false;
+  for (const RunData& r : runs) any_memory = any_memory || r.summary.contains("memory_bytes");
+  // Embedding runs do not record memory; a chart of dashes says nothing.
+  if (any_memory || metrics.empty()) h += figure("Memory of a training step, by construction", memory_bars(runs, colours));
   h += figure("Throughput", throughput_bars(runs, colours));
-  h += figure("Evaluation loss before and after", eval_bars(runs, colours));
+  bool any_eval_loss = false;
+  for (const RunData& r : runs)
+    any_eval_loss = any_eval_loss || !r.is_embedding() || std::isfinite(r.number("eval_loss_before")) ||
+                    std::isfinite(r.number("eval_loss_after"));
+  if (any_eval_loss) h += figure("Evaluation loss before and after", eval_bars(runs, colours));
+  if (!metrics.empty()) h += figure("Evaluation metrics before and after", metric_bars(runs, colours));
   h += "</div>";
+
+  bool any_embedding = false;
+  for (const RunData& r : runs) any_embedding = any_embedding || r.embedding.present;
+  if (any_embedding) {
+    h += "<h2>Embeddings: similarity of pairs, and where the vectors lie</h2><div class=\"grid\">";
+    for (size_t i = 0; i < runs.size(); ++i) {
+      const EmbeddingEval& e = runs[i].embedding;
+      if (!e.present) continue;
+      const std::string who = runs[i].label + " (" + runs[i].method + ")";
+      if (!e.before.positive_cos.empty() || !e.before.negative_cos.empty() || !e.after.positive_cos.empty() ||
+          !e.after.negative_cos.empty())
+        h += figure(who + ": cosine similarity of positive and negative pairs",
+                    cosine_histograms(runs[i], static_cast<int>(i), colours[i]));
+      if (!e.before.queries.empty() || !e.before.documents.empty() || !e.after.queries.empty() ||
+          !e.after.documents.empty())
+        h += figure(who + ": queries and documents, PCA", pca_scatter(runs[i], static_cast<int>(i), colours[i]));
+    }
+    h += "</div>";
+  }
 
   h += "<h2>Methods, with each run's shapes</h2><div class=\"grid\">";
   for (size_t i = 0; i < runs.size(); ++i) h += figure(runs[i].label + " (" + runs[i].method + ")", method_diagram(runs[i], colours[i]));

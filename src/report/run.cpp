@@ -30,6 +30,10 @@ std::string RunData::text(const std::string& key) const {
   return it != summary.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+bool RunData::is_embedding() const {
+  return text("task") == "embedding" || embedding.present || !metrics.empty();
+}
+
 namespace {
 
 double finite_or_nan(const nlohmann::json& v) {
@@ -57,6 +61,12 @@ void read_metrics(const fs::path& path, RunData& r) {
     } else if (j.contains("eval_loss")) {
       p.value = finite_or_nan(j["eval_loss"]);
       if (std::isfinite(p.value)) r.eval.push_back(p);
+    } else {
+      for (const std::string& k : known_eval_metrics()) {
+        if (!j.contains(k)) continue;
+        p.value = finite_or_nan(j[k]);
+        if (std::isfinite(p.value)) r.metric_curves[k].push_back(p);
+      }
     }
   }
   if (bad > 0)
@@ -74,6 +84,7 @@ void read_metrics(const fs::path& path, RunData& r) {
   };
   dedup(r.train);
   dedup(r.eval);
+  for (auto& [k, v] : r.metric_curves) dedup(v);
   // Tokens per step from the training records, for evaluations (which do
   // not record tokens) and for older runs without a tokens field.
   double per_step = -1;
@@ -87,6 +98,8 @@ void read_metrics(const fs::path& path, RunData& r) {
     for (CurvePoint& p : r.train)
       if (p.tokens < 0) p.tokens = p.step * per_step;
     for (CurvePoint& p : r.eval) p.tokens = p.step * per_step;
+    for (auto& [k, v] : r.metric_curves)
+      for (CurvePoint& p : v) p.tokens = p.step * per_step;
   }
 }
 
@@ -111,6 +124,32 @@ void read_layers(RunData& r) {
         s.trainable.push_back(ts);
       }
     r.layers.push_back(s);
+  }
+}
+
+// Before/after of each evaluation metric: summary.json's eval_before /
+// eval_after objects (or <key>_before / <key>_after numbers); else the first
+// and last evaluation in metrics.jsonl (the first is taken as "before" only
+// when it is at step 0).
+void read_eval_metrics(RunData& r) {
+  auto from = [&](const char* obj, const std::string& key) {
+    if (r.summary.is_object() && r.summary.contains(obj) && r.summary[obj].is_object() &&
+        r.summary[obj].contains(key))
+      return finite_or_nan(r.summary[obj][key]);
+    return std::nan("");
+  };
+  for (const std::string& k : known_eval_metrics()) {
+    EvalMetric m{k};
+    m.before = from("eval_before", k);
+    m.after = from("eval_after", k);
+    if (!std::isfinite(m.before)) m.before = r.number(k + "_before");
+    if (!std::isfinite(m.after)) m.after = r.number(k + "_after");
+    auto it = r.metric_curves.find(k);
+    if (it != r.metric_curves.end() && !it->second.empty()) {
+      if (!std::isfinite(m.before) && it->second.front().step == 0) m.before = it->second.front().value;
+      if (!std::isfinite(m.after) && it->second.back().step > 0) m.after = it->second.back().value;
+    }
+    if (std::isfinite(m.before) || std::isfinite(m.after)) r.metrics.push_back(m);
   }
 }
 
@@ -155,6 +194,9 @@ RunData read_run(const std::string& dir) {
   }
   if (r.method.empty()) r.method = "unknown";
   read_layers(r);
+  read_eval_metrics(r);
+  const fs::path emb = fs::path(dir) / "embedding_eval.json";
+  if (fs::is_regular_file(emb, ec)) r.embedding = read_embedding_eval(emb.string(), r.notes);
   return r;
 }
 

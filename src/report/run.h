@@ -3,16 +3,21 @@
 // loss, lr, tokens...; evaluations with eval_loss), summary.json (written at
 // the end: parameter counts, memory, speed, evaluation before/after, the
 // model, data and settings, the shapes of the trained layers) and, for
-// adapter runs, adapter_config.json.
+// adapter runs, adapter_config.json; embedding runs (peft train --task
+// embedding) also embedding_eval.json (report/embedding_eval.h) and
+// evaluations of retrieval/STS metrics instead of eval_loss.
 //
 // A run cut short has metrics.jsonl but no summary.json, and possibly a last
 // line half written: what can be read is kept and what was skipped is said
 // in `notes`, never silently dropped.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
+
+#include "report/embedding_eval.h"
 
 namespace peft::report {
 
@@ -47,6 +52,11 @@ struct RunData {
   std::string label;   // the folder's name, or the label summary.json gives
   std::string method;  // "lora", "full", ... ("unknown" when nothing says)
   std::vector<CurvePoint> train, eval;
+  // Embedding runs: each evaluation metric by step (from metrics.jsonl),
+  // the metrics before/after, and embedding_eval.json.
+  std::map<std::string, std::vector<CurvePoint>> metric_curves;
+  std::vector<EvalMetric> metrics;
+  EmbeddingEval embedding;
   nlohmann::json summary;  // object, or null without summary.json
   std::vector<LayerShape> layers;  // from summary.json
   std::vector<HeatCell> heat;
@@ -57,6 +67,9 @@ struct RunData {
   double number(const std::string& key) const;
   double memory(const std::string& part) const;  // summary memory_bytes.<part>
   std::string text(const std::string& key) const;  // "" when absent
+  // An embedding run: summary.json says task "embedding", or the folder has
+  // embedding_eval.json or retrieval/STS evaluations.
+  bool is_embedding() const;
 };
 
 // Reads one run folder. Throws InputError "[report] ..." (one line) when the
