@@ -131,7 +131,7 @@ Pca2 fit_pca2(const std::vector<const std::vector<float>*>& rows) {
   orthonormalise(q);
   Vec w;
   std::vector<Vec> cq(b), t(b, Vec(b)), v;
-  for (int it = 0; it < 5000; ++it) {
+  for (int it = 0; it < 2000; ++it) {  // a cap for nearly equal eigenvalues: the picture is then still a good plane
     for (size_t j = 0; j < b; ++j) cq[j] = apply(q[j]);
     // Rayleigh–Ritz: T = Qᵀ·C·Q, rotate the block onto T's eigenvectors.
     for (size_t i = 0; i < b; ++i)
