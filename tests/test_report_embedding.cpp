@@ -346,3 +346,26 @@ TEST(ReportEmbedding, ABrokenEvaluationFileIsSkippedAndSaid) {
 
 }  // namespace
 }  // namespace peft::report
+
+namespace peft::report {
+namespace {
+
+TEST(ReportEmbedding, ProvenanceFallsBackToTheCheckpointAndTheAdapter) {
+  // A summary without model, data or settings: the run record of a
+  // checkpoint and the adapter's base model say what produced the run.
+  const std::string d = test::temp_dir("report_emb_prov");
+  write_embedding_run(d + "/r");
+  std::filesystem::create_directories(d + "/r/checkpoint-5");
+  test::write_file(d + "/r/checkpoint-5/trainer_state.json",
+                   nlohmann::json{{"run_config", {{"method", "lora"}, {"data", "manpages-ir"}, {"lr", 0.005}}}}.dump());
+  test::write_file(d + "/r/adapter_config.json", nlohmann::json{{"base_model_name_or_path", "stories260K.gguf"}}.dump());
+  const RunData r = read_run(d + "/r");
+  EXPECT_EQ(r.text("data"), "manpages-ir");
+  EXPECT_EQ(r.text("model"), "stories260K.gguf");
+  const std::string html = render_page({r}, PageOptions{});
+  EXPECT_NE(html.find("<dt>model</dt><dd>stories260K.gguf</dd>"), std::string::npos);
+  EXPECT_NE(html.find("lr 0.005"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace peft::report

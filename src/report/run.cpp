@@ -181,15 +181,33 @@ RunData read_run(const std::string& dir) {
   else r.notes.push_back("no metrics.jsonl in " + dir + ": no curves");
   if (!r.text("label").empty()) r.label = r.text("label");
   r.method = r.text("method");
-  if (r.method.empty()) {
-    // An unfinished run: its checkpoints record the settings.
+  // What produced the run, when summary.json does not say (an unfinished
+  // run, or a summary without model/data/settings): the run record a
+  // checkpoint keeps, then the adapter's base model.
+  if (r.method.empty() || r.text("model").empty() || !r.summary.is_object() || !r.summary.contains("settings")) {
     for (const auto& e : fs::directory_iterator(dir, ec)) {
       const fs::path st = e.path() / "trainer_state.json";
       if (!fs::is_regular_file(st, ec)) continue;
       const nlohmann::json j = nlohmann::json::parse(read_file_bytes(st.string()), nullptr, false);
-      if (j.is_object() && j.contains("run_config") && j["run_config"].is_object())
-        r.method = j["run_config"].value("method", "");
-      if (!r.method.empty()) break;
+      if (!j.is_object() || !j.contains("run_config") || !j["run_config"].is_object()) continue;
+      const nlohmann::json& rc = j["run_config"];
+      if (r.method.empty()) r.method = rc.value("method", "");
+      if (!r.summary.is_object()) r.summary = nlohmann::json::object();
+      for (const char* k : {"model", "data"})
+        if (!r.summary.contains(k) && rc.contains(k) && rc[k].is_string()) r.summary[k] = rc[k];
+      if (!r.summary.contains("settings")) r.summary["settings"] = rc;
+      break;
+    }
+  }
+  if (r.text("model").empty()) {
+    const fs::path ac = fs::path(dir) / "adapter_config.json";
+    if (fs::is_regular_file(ac, ec)) {
+      const nlohmann::json j = nlohmann::json::parse(read_file_bytes(ac.string()), nullptr, false);
+      if (j.is_object() && j.contains("base_model_name_or_path") && j["base_model_name_or_path"].is_string() &&
+          !j["base_model_name_or_path"].get<std::string>().empty()) {
+        if (!r.summary.is_object()) r.summary = nlohmann::json::object();
+        r.summary["model"] = j["base_model_name_or_path"];
+      }
     }
   }
   if (r.method.empty()) r.method = "unknown";
