@@ -7,6 +7,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <set>
 
 #include "test_util.h"
@@ -118,6 +119,33 @@ TEST(ReportBrowser, RealRunRendersWithoutErrorsAndIsNotBlank) {
   ASSERT_EQ(t.rc, 0) << t.err;
   CliResult r = run_cli({"report", d + "/run", "-o", d + "/report.html"});
   ASSERT_EQ(r.rc, 0) << r.err;
+  CliResult shot = render(d + "/report.html", d + "/report.png");
+  ASSERT_EQ(shot.rc, 0) << shot.err;
+  const Look l = look(read_png(read_file(d + "/report.png")));
+  EXPECT_GT(l.colours, 50u);
+  EXPECT_GT(l.not_background, 0.01);
+}
+
+TEST(ReportBrowser, EmbeddingRunRendersWithoutErrorsAndIsNotBlank) {
+  // A run folder in the format of peft train --task embedding (the golden
+  // embedding_eval.json of test_report_embedding): histograms, PCA and
+  // metric bars drawn by Chromium.
+  const std::string d = temp_dir("report_browser_emb");
+  std::filesystem::create_directories(d + "/emb");
+  std::string m = "{\"step\":0,\"ndcg@10\":0.30,\"mrr@10\":0.25}\n";
+  for (int s = 1; s <= 8; ++s)
+    m += "{\"step\":" + std::to_string(s) + ",\"loss\":" + std::to_string(2.0 - 0.1 * s) + ",\"tokens\":" +
+         std::to_string(500 * s) + "}\n";
+  m += "{\"step\":8,\"ndcg@10\":0.42,\"mrr@10\":0.37}\n";
+  write_file(d + "/emb/metrics.jsonl", m);
+  write_file(d + "/emb/summary.json", "{\"task\":\"embedding\",\"method\":\"lora\",\"steps\":8}");
+  write_file(d + "/emb/embedding_eval.json",
+             read_file(std::string(PEFT_SOURCE_DIR) + "/tests/data/report_embedding/embedding_eval.json"));
+  CliResult r = run_cli({"report", d + "/emb", "-o", d + "/report.html", "--no-heatmap"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const std::string html = read_file(d + "/report.html");
+  ASSERT_NE(html.find("data-chart=\"pca\""), std::string::npos);
+  ASSERT_NE(html.find("data-chart=\"cosine-histogram\""), std::string::npos);
   CliResult shot = render(d + "/report.html", d + "/report.png");
   ASSERT_EQ(shot.rc, 0) << shot.err;
   const Look l = look(read_png(read_file(d + "/report.png")));
