@@ -28,6 +28,11 @@ std::string short_name(const std::string& full) {
 
 nlohmann::json run_summary(LlamaModel<float>& model, const MethodSetup& setup, const TrainSummary& s,
                            int64_t steps, double lora_plus_ratio) {
+  return run_summary(model.all_linears(), model.cfg.describe(), setup, s, steps, lora_plus_ratio);
+}
+
+nlohmann::json run_summary(const std::vector<Linear<float>*>& linears, const std::string& model_shape,
+                           const MethodSetup& setup, const TrainSummary& s, int64_t steps, double lora_plus_ratio) {
   const bool full = method_spec(setup.method).trains_base;
   const MemorySplit mem = memory_split(setup.total, setup.trainable, s.saved_activation_bytes);
   nlohmann::json j{{"method", setup.method},
@@ -48,7 +53,11 @@ nlohmann::json run_summary(LlamaModel<float>& model, const MethodSetup& setup, c
                      {"gradients", mem.gradients},
                      {"optimizer", mem.optimizer},
                      {"activations", mem.activations}}},
-                   {"model_shape", model.cfg.describe()}};
+                   {"model_shape", model_shape}};
+  if (s.texts > 0) {
+    j["texts"] = s.texts;
+    j["texts_per_second"] = s.texts_per_second;
+  }
   if (!full) {
     const AdapterConfig& a = setup.adapter;
     j["adapter"] = {{"rank", a.rank},
@@ -64,7 +73,7 @@ nlohmann::json run_summary(LlamaModel<float>& model, const MethodSetup& setup, c
   if (setup.vera)
     j["vera_shared"] = {{"rank", setup.vera->rank()}, {"max_in", setup.vera->max_in()}, {"max_out", setup.vera->max_out()}};
   nlohmann::json layers = nlohmann::json::array();
-  for (Linear<float>* lin : model.all_linears()) {
+  for (Linear<float>* lin : linears) {
     if (!full && !lin->adapter) continue;
     nlohmann::json l{{"name", lin->info.name}, {"module", lin->info.module}, {"out", lin->out()}, {"in", lin->in()}};
     nlohmann::json params = nlohmann::json::array();

@@ -5,6 +5,8 @@
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "model/llama.h"
 #include "train/method.h"
@@ -30,5 +32,11 @@ MemorySplit memory_split(int64_t total_params, int64_t trainable_params, int64_t
 // `lora_plus_ratio` is the optimizer's (1 = off).
 nlohmann::json run_summary(LlamaModel<float>& model, const MethodSetup& setup, const TrainSummary& s,
                            int64_t steps, double lora_plus_ratio);
+// The same for any model given as its linear layers (all of them, adapted or
+// not) and a one-line description of its shape: the embedders (an encoder
+// or a decoder, embed/embedder.h). Embedding runs add "texts" and
+// "texts_per_second".
+nlohmann::json run_summary(const std::vector<Linear<float>*>& linears, const std::string& model_shape,
+                           const MethodSetup& setup, const TrainSummary& s, int64_t steps, double lora_plus_ratio);
 
 }  // namespace peft

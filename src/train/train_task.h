@@ -53,6 +53,9 @@ class TrainTask {
   // Input tokens the last drawn step processed once its micro-batches ran
   // (throughput; text lengths are known only after tokenizing).
   virtual int64_t step_tokens() const = 0;
+  // Texts the last drawn step embedded (embedding tasks; 0 when the task
+  // does not count texts). Reported as texts and texts/s next to tokens.
+  virtual int64_t step_texts() const { return 0; }
   // False when there is nothing to evaluate on (evaluate() is then not called).
   virtual bool has_eval() const = 0;
   virtual EvalMetrics evaluate() = 0;

@@ -103,7 +103,8 @@ void Trainer::print_progress(const StepRecord& r, bool final_line) {
   if (!o_.progress || log_level() < LogLevel::Info) return;
   std::string line = "step " + std::to_string(r.step) + "/" + std::to_string(o_.steps) + " | loss " +
                      fmt("%.4f", r.loss) + " | lr " + fmt("%.2e", r.lr) + " | grad norm " + fmt("%.3f", r.grad_norm) +
-                     " | " + fmt("%.0f", r.tokens_per_second) + " tok/s | ETA " + format_duration(r.eta);
+                     " | " + fmt("%.0f", r.tokens_per_second) + " tok/s" +
+                     (r.texts_per_second > 0 ? " | " + fmt("%.1f", r.texts_per_second) + " texts/s" : "") + " | ETA " + format_duration(r.eta);
   if (stderr_is_tty()) {
     std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), final_line ? "\n" : "");
   } else if (final_line || r.step % std::max<int64_t>(1, o_.log_every) == 0 || r.step == 1) {
@@ -124,7 +125,7 @@ TrainSummary Trainer::run() {
   report_eval(s.eval_before, "before");
   const auto t0 = std::chrono::steady_clock::now();
   const int64_t first = step_;
-  int64_t tokens_done = 0;
+  int64_t tokens_done = 0, texts_done = 0;
   while (step_ < o_.steps) {
     // Draw the whole step's micro-batches first: the mean loss over all of
     // them needs the total count of scored items.
@@ -135,6 +136,7 @@ TrainSummary Trainer::run() {
     for (int64_t a = 0; a < o_.grad_accum; ++a)
       loss_sum += task_.run_micro(a, 1.0 / static_cast<double>(std::max<int64_t>(1, scored)));
     tokens_done += task_.step_tokens();
+    texts_done += task_.step_texts();
     ++step_;
     const double lr = o_.lr * schedule_factor(o_.schedule, step_, o_.steps, o_.warmup);
     const std::vector<Linear<float>*> linears = task_.linears();
@@ -153,15 +155,22 @@ TrainSummary Trainer::run() {
     r.elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double done = static_cast<double>(step_ - first);
     r.tokens_per_second = static_cast<double>(tokens_done) / std::max(1e-9, r.elapsed);
+    r.texts_per_second = static_cast<double>(texts_done) / std::max(1e-9, r.elapsed);
     r.eta = r.elapsed / done * static_cast<double>(o_.steps - step_);
     losses_.push_back(r.loss);
     s.final_train_loss = r.loss;
     if (!std::isfinite(r.loss)) fail("train", "the loss became " + fmt("%f", r.loss) + " at step " + std::to_string(step_) + "; lower the learning rate");
-    write_metrics({{"step", r.step}, {"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm},
-                   {"tokens_per_second", r.tokens_per_second}, {"elapsed_s", r.elapsed},
-                   // Tokens since step 0: this run's, scaled to the steps before a
-                   // resume (exact when every step has the same token count).
-                   {"tokens", tokens_done * step_ / std::max<int64_t>(1, step_ - first)}});
+    nlohmann::json rec = {{"step", r.step}, {"loss", r.loss}, {"lr", r.lr}, {"grad_norm", r.grad_norm},
+                          {"tokens_per_second", r.tokens_per_second}, {"elapsed_s", r.elapsed},
+                          {"eta_s", r.eta},
+                          // Tokens since step 0: this run's, scaled to the steps before a
+                          // resume (exact when every step has the same token count).
+                          {"tokens", tokens_done * step_ / std::max<int64_t>(1, step_ - first)}};
+    if (texts_done > 0) {
+      rec["texts"] = texts_done * step_ / std::max<int64_t>(1, step_ - first);
+      rec["texts_per_second"] = r.texts_per_second;
+    }
+    write_metrics(rec);
     print_progress(r, step_ == o_.steps);
     if (on_step) on_step(r);
     if (o_.eval_every > 0 && step_ % o_.eval_every == 0 && step_ < o_.steps && task_.has_eval()) {
@@ -179,6 +188,8 @@ TrainSummary Trainer::run() {
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   s.tokens = tokens_done;
   s.tokens_per_second = s.seconds > 0 ? static_cast<double>(s.tokens) / s.seconds : 0;
+  s.texts = texts_done;
+  s.texts_per_second = s.seconds > 0 ? static_cast<double>(s.texts) / s.seconds : 0;
   s.saved_activation_bytes = task_.last_saved_bytes();
   s.eval_after = evaluate_metrics();
   s.eval_loss_after = s.eval_after.get("eval_loss");

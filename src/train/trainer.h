@@ -62,6 +62,7 @@ struct StepRecord {
   double lr = 0;
   double grad_norm = 0;
   double tokens_per_second = 0;
+  double texts_per_second = 0;  // embedding tasks (TrainTask::step_texts); 0 otherwise
   double elapsed = 0;  // seconds since the run (or resume) started
   double eta = 0;
 };
@@ -71,6 +72,8 @@ struct TrainSummary {
   EvalMetrics eval_before, eval_after;  // everything the task's evaluation reported
   int64_t steps = 0;
   int64_t tokens = 0;  // input tokens processed in this run
+  int64_t texts = 0;   // texts embedded in this run (embedding tasks; 0 otherwise)
+  double texts_per_second = 0;
   double seconds = 0;
   double tokens_per_second = 0;
   double final_train_loss = 0;
