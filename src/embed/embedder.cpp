@@ -95,6 +95,10 @@ Embedder::~Embedder() = default;
 
 LlamaModel<float>* Embedder::decoder() { return decoder_ ? decoder_->p.model.get() : nullptr; }
 
+int64_t Embedder::last_saved_bytes() const {
+  return decoder_ ? decoder_->p.model->last_saved_bytes() : encoder_->last_saved_bytes();
+}
+
 std::unique_ptr<Embedder> Embedder::load(const std::string& path, const EmbedderOptions& opt) {
   std::error_code ec;
   if (!fs::exists(path, ec)) fail("embed", path + ": no such file or directory");

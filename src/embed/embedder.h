@@ -132,6 +132,8 @@ class Embedder {
   // Real (non-padding) tokens and padded B·T of the last forward.
   int64_t last_tokens() const { return last_tokens_; }
   int64_t last_padded_tokens() const { return last_B_ * last_T_; }
+  // Bytes of activations the model kept for backward in the last training forward.
+  int64_t last_saved_bytes() const;
 
   // The model's linear layers (adapter slots): encoders q, k, v, o, up,
   // down per layer; decoders q, k, v, o, gate, up, down.

@@ -1,0 +1,109 @@
+// The embedding TrainTask: an Embedder (embed/embedder.h) trained on text
+// tuples (data/text_examples.h) with one of the losses of embed/loss.h,
+// optionally under MatryoshkaLoss, so that `peft train --task embedding`
+// shares the Trainer's optimizer, schedules, accumulation, checkpoints and
+// exact resume with language-model training.
+//
+// A micro-batch of n examples with k texts each is embedded as one batch of
+// k·n texts (column c of every example together, embed/loss.h), anchors with
+// the query prompt and the other texts with the document prompt. Its loss is
+// the loss of the batch as sentence-transformers computes it (a mean over
+// anchors, pairs or triplets; CoSENT's one value), and the step's loss is
+// the mean over its micro-batches (StepDraw::count = micro-batches).
+//
+// Duplicate positives: in a batch drawn from BEIR qrels a query can appear
+// twice (two relevant documents) and one document can be the positive of
+// two rows. For MNRL, candidate j is excluded from anchor i's negatives when
+// its text equals the text of i's own positive, or when j is the positive of
+// another row whose anchor text equals anchor i's (another right answer to
+// the same query). See LossInput::exclude.
+//
+// cached-mnrl (GradCache, Gao et al. 2021): the batch is embedded in
+// mini-batches of --mini-batch-size texts without keeping activations
+// across them; the loss and dL/d(embeddings) are computed on the whole
+// batch; then each mini-batch is embedded again with activations and its
+// slice of dL/d(embeddings) is backpropagated. Parameter gradients equal
+// plain mnrl's on the same batch; activation memory is one mini-batch's.
+// Adapter dropout masks are replayed exactly (each adapter's dropout RNG is
+// saved before a mini-batch's first forward and restored before its second).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/beir.h"
+#include "data/scored_pairs.h"
+#include "data/text_examples.h"
+#include "embed/embedder.h"
+#include "embed/loss.h"
+#include "embed/retrieval_metrics.h"
+#include "train/train_task.h"
+
+namespace peft {
+
+struct EmbeddingTaskOptions {
+  LossKind loss = LossKind::Mnrl;
+  std::vector<int64_t> matryoshka;  // empty: no MatryoshkaLoss
+  int64_t mini_batch = 32;          // cached-mnrl: texts per embedding forward
+  std::string query_prompt, doc_prompt;  // names or literal text (Embedder::resolve_prompt)
+  int64_t eval_batch = 64;          // texts per forward when evaluating
+  int64_t dims = 0;                 // evaluation dims (0 = the model's); Matryoshka trains all
+};
+
+class EmbeddingTask : public TrainTask {
+ public:
+  // `retrieval` and `sts` (either may be null) are what evaluate() scores;
+  // they and the other references must outlive the task.
+  EmbeddingTask(Embedder& model, const TextExamples& data, TextExampleSampler& sampler,
+                const EmbeddingTaskOptions& o, const BeirSet* retrieval, const std::vector<ScoredPair>* sts);
+
+  void visit_trainable(const ParamVisitor<float>& visit) override { model_.visit_trainable(visit); }
+  std::vector<Linear<float>*> linears() override { return model_.linears(); }
+  void zero_grad() override { model_.zero_grad(); }
+  StepDraw draw_step(int64_t micro_batches, int64_t batch_size) override;
+  double run_micro(int64_t i, double grad_scale) override;
+  int64_t step_tokens() const override { return step_tokens_; }
+  int64_t step_texts() const override { return step_texts_; }
+  bool has_eval() const override { return retrieval_ || sts_; }
+  EvalMetrics evaluate() override;
+  DataPosition position() const override { return sampler_.position(); }
+  void restore(const DataPosition& p) override { sampler_.restore(p); }
+  // The model's kept activations of the largest forward of the last step
+  // (cached-mnrl: of one mini-batch, plus the batch's embeddings and their
+  // gradient, which it holds across the mini-batches).
+  int64_t last_saved_bytes() const override { return saved_bytes_; }
+
+  // The loss and dL/d(embeddings) [k·n, D] of a micro-batch's embeddings,
+  // with the exclusion mask of its texts (public for tests).
+  double batch_loss(const std::vector<int64_t>& rows, const float* emb, int64_t D, float* demb) const;
+
+ private:
+  double run_plain(const std::vector<int64_t>& rows, double grad_scale);
+  double run_cached(const std::vector<int64_t>& rows, double grad_scale);
+  void batch_texts(const std::vector<int64_t>& rows, std::vector<std::string>& texts,
+                   std::vector<std::string>& prompts) const;
+
+  Embedder& model_;
+  const TextExamples& data_;
+  TextExampleSampler& sampler_;
+  EmbeddingTaskOptions o_;
+  const BeirSet* retrieval_;
+  const std::vector<ScoredPair>* sts_;
+  std::vector<std::vector<int64_t>> micro_;
+  int64_t step_tokens_ = 0, step_texts_ = 0, saved_bytes_ = 0;
+};
+
+// Retrieval metrics of `model` on a BEIR set (every query of the qrels that
+// counts against the whole corpus, exact search), queries and documents
+// with their prompts; STS Spearman/Pearson of cosine similarity against the
+// gold scores. Both at `dims` (0 = all).
+RetrievalMetrics embedder_retrieval_metrics(Embedder& model, const BeirSet& set, const std::string& query_prompt,
+                                    const std::string& doc_prompt, int64_t batch, int64_t dims);
+struct EmbedderStsMetrics {
+  double spearman = 0, pearson = 0;
+  int64_t pairs = 0;
+};
+EmbedderStsMetrics embedder_sts_metrics(Embedder& model, const std::vector<ScoredPair>& pairs, const std::string& prompt,
+                        int64_t batch, int64_t dims);
+
+}  // namespace peft
