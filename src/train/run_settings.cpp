@@ -79,7 +79,7 @@ TrainOptions train_options_of(const RunSettings& o, int64_t rows_per_epoch) {
 }
 
 nlohmann::json run_record(const RunSettings& o) {
-  return {{"model", o.model}, {"data", o.data}, {"eval_data", o.eval_data}, {"method", o.method},
+  nlohmann::json j = {{"model", o.model}, {"data", o.data}, {"eval_data", o.eval_data}, {"method", o.method},
           {"rank", o.rank}, {"alpha", o.alpha}, {"dropout", o.dropout}, {"targets", o.targets},
           {"target_regex", o.target_regex}, {"init", o.init}, {"rslora", o.rslora},
           {"lora_plus_ratio", o.lora_plus_ratio}, {"vera_d_initial", o.vera_d_initial}, {"vera_seed", o.vera_seed},
@@ -91,6 +91,18 @@ nlohmann::json run_record(const RunSettings& o) {
           {"log_every", o.log_every}, {"grad_checkpoint", o.grad_checkpoint}, {"prompt_field", o.prompt_field},
           {"completion_field", o.completion_field}, {"text_field", o.text_field},
           {"train_on_prompt", o.train_on_prompt}, {"chat_template", o.chat_template}};
+  if (o.task != "llm") {
+    j["task"] = o.task;
+    j["loss"] = o.loss;
+    j["matryoshka"] = o.matryoshka;
+    j["prompt"] = o.prompt;
+    j["query_prompt"] = o.query_prompt;
+    j["doc_prompt"] = o.doc_prompt;
+    j["mini_batch"] = o.mini_batch;
+    j["max_length"] = o.max_length;
+    j["pooling"] = o.pooling;
+  }
+  return j;
 }
 
 const std::vector<std::string>& settings_free_on_resume() {

@@ -40,6 +40,12 @@ struct RunSettings {
   // Fields of data records (JSONL).
   std::string prompt_field, completion_field, text_field, chat_template;
   bool train_on_prompt = false;
+  // What is trained: "llm" (next-token loss on text) or "embedding"
+  // (contrastive loss on text tuples, embed/embedding_task.h).
+  std::string task = "llm";
+  // Embedding training (task "embedding" only).
+  std::string loss = "mnrl", matryoshka, prompt, query_prompt, doc_prompt, eval_retrieval, eval_sts, pooling;
+  int64_t mini_batch = 32, max_length = 0;
 };
 
 // Resolves an alias to the method's name and fills what was left unset: lr (0) and, unless `rank_given`, the rank from
@@ -63,7 +69,9 @@ AdapterConfig adapter_config_of(const RunSettings& s);
 DataOptions data_options_of(const RunSettings& s);
 TrainOptions train_options_of(const RunSettings& s, int64_t rows_per_epoch);
 
-// The run's record in a checkpoint (trainer_state.json "run_config").
+// The run's record in a checkpoint (trainer_state.json "run_config"); the
+// embedding settings are in it only for task "embedding", so records of
+// language-model runs are as before.
 nlohmann::json run_record(const RunSettings& s);
 
 // The record keys a resumed run may change.

@@ -18,6 +18,7 @@
 #include "train/run_summary.h"
 #include "train/trainer.h"
 #include "train/training_data.h"
+#include "train_embedding.h"
 
 namespace peft::cli {
 namespace {
@@ -55,6 +56,16 @@ void warn_ignored_flags(const CLI::App& app, const MethodSpec& method) {
 // command line fails in a moment instead of after the load.
 void check_before_loading(const CLI::App& app, const Opts& o) {
   method_spec(o.method);  // "[train] unknown method 'x' (use one of: ...)"
+  if (o.task != "llm" && o.task != "embedding") fail("train", "unknown task '" + o.task + "' (use llm or embedding)");
+  if (o.task == "embedding") {
+    check_embedding_flags(o);
+  } else {
+    for (const char* f : {"--loss", "--mini-batch-size", "--matryoshka", "--prompt", "--query-prompt", "--doc-prompt",
+                          "--eval-retrieval", "--eval-sts", "--max-length", "--pooling"})
+      if (app.get_option(f)->count() > 0) fail("train", std::string(f) + " applies to --task embedding only");
+    if (std::filesystem::is_directory(o.data))
+      fail("train", "--data '" + o.data + "' is a folder; --task llm trains on a text or JSONL file");
+  }
   parse_schedule(o.schedule);
   parse_resume_state(o.save_optimizer_state);
   if (!o.sampling.empty() && o.sampling != "random" && o.sampling != "epochs")
@@ -82,9 +93,26 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("-m,--model", o->model, std::string("Base model: ") + kModelInput)
       ->required()
       ->check(CLI::ExistingPath);
-  app.add_option("-d,--data", o->data, "Training data: a text file, or JSONL with text / prompt+completion / messages")
+  app.add_option("-d,--data", o->data,
+                 "Training data: a text file, or JSONL with text / prompt+completion / messages; --task embedding: "
+                 "JSONL anchor/positive[/negative] or sentence1/sentence2/score, STS-B .csv, or a BEIR folder")
       ->required()
+      ->check(CLI::ExistingPath);
+  app.add_option("--task", o->task, "llm (next-token loss) or embedding (contrastive loss on text pairs)");
+  app.add_option("--loss", o->loss, "Embedding loss: mnrl, cached-mnrl, cosent, cosine or triplet (default mnrl)");
+  app.add_option("--mini-batch-size", o->mini_batch, "cached-mnrl: texts per embedding forward (default 32)")
+      ->check(kPositive);
+  app.add_option("--matryoshka", o->matryoshka, "Embedding: MatryoshkaLoss over these dimensions, e.g. 384,256,128");
+  app.add_option("--prompt", o->prompt, "Embedding: prompt (name or text) for every text");
+  app.add_option("--query-prompt", o->query_prompt, "Embedding: prompt for anchors / queries (default --prompt)");
+  app.add_option("--doc-prompt", o->doc_prompt, "Embedding: prompt for positives, negatives and documents (default --prompt)");
+  app.add_option("--eval-retrieval", o->eval_retrieval,
+                 "Embedding: BEIR folder scored before, after and every --eval-every steps (qrels/test.tsv)")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--eval-sts", o->eval_sts, "Embedding: STS file (STS-B .csv or scored-pair JSONL) scored like --eval-retrieval")
       ->check(CLI::ExistingFile);
+  app.add_option("--max-length", o->max_length, "Embedding: tokens per text (default: the model's)")->check(kPositive);
+  app.add_option("--pooling", o->pooling, "Embedding: cls, mean or last instead of the model's pooling (decoders: last)");
   app.add_option("--method", o->method, "Fine-tuning method: " + method_names());
   app.add_option("-o,--out", o->out, "Output folder: adapter (PEFT layout) or model, metrics.jsonl, checkpoints")
       ->required();
@@ -161,6 +189,15 @@ std::function<int()> setup(CLI::App& app) {
     warn_ignored_flags(app, spec);
     const AdapterConfig ac = adapter_config_of(*o);
     if (!spec.trains_base) validate_adapter_config(ac);  // rank, dropout, init, targets: before the load
+    if (o->task == "embedding") {
+      TrainCliExtras x;
+      x.resume = o->resume;
+      x.json = o->json;
+      x.quiet = o->common.quiet;
+      x.save_total_limit = o->save_total_limit;
+      x.save_optimizer_state = o->save_optimizer_state;
+      return train_embedding(*o, x);
+    }
 
     Pretrained p = load_pretrained(o->model);
     if (o->seq_len > p.model->cfg.context_length) {
