@@ -1,5 +1,8 @@
 peft_test(test_bert_golden peft_embed)
 peft_test(test_bert_llamacpp peft_embed)
+if(TARGET test_bert_llamacpp)
+  add_dependencies(test_bert_llamacpp peft_cli)  # runs `peft embed` against llama-embedding
+endif()
 peft_test(test_encoder_embedder peft_embed)
 peft_test(test_embed_losses peft_embed)
 peft_test(test_text_examples peft_data)
