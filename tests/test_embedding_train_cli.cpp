@@ -5,6 +5,7 @@
 // exit code 2.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 #include <nlohmann/json.hpp>
@@ -107,20 +108,59 @@ TEST(EmbeddingTrainCli, LoraMnrlRaisesNdcgAndTheAdapterReloads) {
   EXPECT_NEAR(again.recall10, s["eval_after"]["recall@10"].get<double>(), 1e-5);
 }
 
-TEST(EmbeddingTrainCli, BadDataIsOneLineAndExitCode2) {
-  const std::string dir = test::temp_dir("emb-bad");
-  test::write_file(dir + "/d.jsonl", "{\"anchor\": \"a\", \"positive\": \"p\"}\n{\"anchor\": \"b\"}\n");
-  auto r = run_cli({"train", "--task", "embedding", "--model", shared_path("models/stories260K.gguf"), "--data",
-                    dir + "/d.jsonl", "--out", dir + "/out"});
+// Every refusal is exactly one line "error: [area] ..." on stderr and exit code 2.
+TEST(EmbeddingTrainCli, BadInputIsOneLineAndExitCode2) {
+  const std::string dir = test::temp_dir("emb-bad"), model = shared_path("models/stories260K.gguf");
+  test::write_file(dir + "/missing.jsonl", "{\"anchor\": \"a\", \"positive\": \"p\"}\n{\"anchor\": \"b\"}\n");
+  test::write_file(dir + "/pairs.jsonl", "{\"anchor\": \"a\", \"positive\": \"p\"}\n{\"anchor\": \"b\", \"positive\": \"q\"}\n");
+  test::write_file(dir + "/model.txt", "not a model\n");
+  const std::vector<std::string> base = {"train", "--task", "embedding", "--model", model, "--out", dir + "/out"};
+  // The error is the last line of stderr (progress lines such as "data: ..."
+  // may come before it) and the only one that says error.
+  auto last_line = [](const std::string& err) {
+    const size_t nl = err.empty() ? std::string::npos : err.rfind('\n', err.size() - 2);  // before the final newline
+    return nl == std::string::npos ? err : err.substr(nl + 1);
+  };
+  auto errors = [](const std::string& err) {
+    size_t n = 0;
+    for (size_t at = err.find("error"); at != std::string::npos; at = err.find("error", at + 1)) ++n;
+    return n;
+  };
+  struct Case {
+    std::vector<std::string> args;
+    std::string want;
+  };
+  const std::vector<Case> cases = {
+      {{"--data", dir + "/missing.jsonl"}, "error: [data] " + dir + "/missing.jsonl:2: missing the field \"positive\""},
+      {{"--data", dir + "/pairs.jsonl", "--loss", "infonce"}, "error: [embed] unknown loss 'infonce'"},
+      {{"--data", dir + "/pairs.jsonl", "--loss", "cosent"}, "error: [train] --loss cosent needs scored pairs"},
+      {{"--data", dir + "/pairs.jsonl", "--loss", "triplet"}, "error: [train] --loss triplet needs (anchor, positive, negative)"},
+      {{"--data", shared_path("data/stsb/sts-dev.csv"), "--loss", "mnrl"}, "error: [train] --loss mnrl needs (anchor, positive[, negative])"},
+      {{"--data", dir + "/pairs.jsonl", "--matryoshka", "128,32"}, "error: [train] --matryoshka 128 is larger than the model's 64 dimensions"},
+      {{"--data", dir + "/pairs.jsonl", "--matryoshka", "32,x"}, "error: [embed]"},
+      {{"--data", dir + "/pairs.jsonl", "--pooling", "max"}, "error: [train] unknown pooling 'max'"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    const auto r = run_cli(args);
+    EXPECT_EQ(r.rc, 2) << c.want << "\n" << r.err;
+    EXPECT_EQ(last_line(r.err).rfind(c.want, 0), 0u) << r.err;
+    EXPECT_EQ(errors(r.err), 1u) << r.err;
+    EXPECT_EQ(r.err.back(), '\n');
+  }
+  auto r = run_cli({"train", "--task", "ranking", "--model", model, "--data", dir + "/pairs.jsonl", "--out", dir + "/out"});
   EXPECT_EQ(r.rc, 2);
-  EXPECT_NE(r.err.find("error: [data] " + dir + "/d.jsonl:2: missing the field \"positive\""), std::string::npos)
-      << r.err;
-  r = run_cli({"train", "--task", "embedding", "--model", shared_path("models/stories260K.gguf"), "--data",
-               dir + "/d.jsonl", "--loss", "infonce", "--out", dir + "/out"});
+  EXPECT_EQ(r.err, "error: [train] unknown task 'ranking' (use llm or embedding)\n");
+  // A file that is not an embedding model.
+  r = run_cli({"train", "--task", "embedding", "--model", dir + "/model.txt", "--data", dir + "/pairs.jsonl",
+                    "--out", dir + "/out"});
   EXPECT_EQ(r.rc, 2);
-  EXPECT_NE(r.err.find("error: [embed] unknown loss 'infonce'"), std::string::npos) << r.err;
-  r = run_cli({"train", "--model", shared_path("models/stories260K.gguf"), "--data",
-               shared_path("data/tinyshakespeare/input.txt"), "--loss", "mnrl", "--out", dir + "/out"});
+  EXPECT_EQ(last_line(r.err), "error: [embed] " + dir + "/model.txt: not an embedding model (neither a model folder nor a GGUF file)\n") << r.err;
+  EXPECT_EQ(errors(r.err), 1u) << r.err;
+  // Embedding flags on a language-model run.
+  r = run_cli({"train", "--model", model, "--data", shared_path("data/tinyshakespeare/input.txt"), "--loss", "mnrl",
+               "--out", dir + "/out"});
   EXPECT_EQ(r.rc, 2);
-  EXPECT_NE(r.err.find("--loss applies to --task embedding only"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err, "error: [train] --loss applies to --task embedding only\n");
 }
