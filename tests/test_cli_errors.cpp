@@ -168,8 +168,9 @@ TEST(CliErrors, BadTrainingFlagsAreRefusedBeforeTheModelLoads) {
   expect_error(train({"--text", "x"}), "train", "--text");
   // Missing files.
   expect_error(train_args(s.dir + "/none.gguf", out), "train", "--model: Path does not exist");
+  // (a path: --task embedding also takes a BEIR folder)
   expect_error({"train", "--model", model(), "--data", s.dir + "/none.txt", "--out", out}, "train",
-               "--data: File does not exist");
+               "--data: Path does not exist");
   expect_error(train({"--eval-data", s.dir + "/none.txt"}), "train", "--eval-data: File does not exist");
   expect_error(train({"--resume", s.dir + "/none"}), "train", "--resume: Directory does not exist");
   expect_error(train({"--resume", s.dir}), "train", "is not a checkpoint (no trainer_state.json)");
