@@ -59,6 +59,11 @@ struct HttpServer::Impl {
   httplib::Server svr;
   std::atomic<int> listen_sock{-1};
   bool bound = false;
+  // httplib's stop() does nothing before its listen loop has started; these
+  // let a stop() that comes first still end run(). Both sides write their
+  // flag, then read the other's (sequentially consistent), so at least one
+  // of them sees the other.
+  std::atomic<bool> run_entered{false}, run_returned{false}, stop_requested{false};
 
   Impl(SearchService& s, HttpOptions o) : service(s), opt(std::move(o)) {}
 
@@ -194,11 +199,20 @@ int HttpServer::bind() {
 }
 
 void HttpServer::run() {
-  PEFT_CHECK(impl_->bound, "serve", "run() before bind()");
-  impl_->svr.listen_after_bind();
+  Impl& m = *impl_;
+  PEFT_CHECK(m.bound, "serve", "run() before bind()");
+  m.run_entered = true;
+  if (!m.stop_requested) m.svr.listen_after_bind();
+  m.run_returned = true;
 }
 
-void HttpServer::stop() { impl_->svr.stop(); }
+void HttpServer::stop() {
+  Impl& m = *impl_;
+  m.stop_requested = true;
+  // run() is between its check and httplib's loop: wait for the loop.
+  while (m.run_entered && !m.run_returned && !m.svr.is_running()) std::this_thread::yield();
+  m.svr.stop();
+}
 
 void serve_until_signal(SearchService& service, const HttpOptions& opt, const std::function<void(int port)>& on_ready) {
   sigset_t stop_set, old;
