@@ -80,15 +80,32 @@ class FakeServiceBackend : public search::ServiceBackend {
     return out;
   }
 
-  void add(const std::vector<search::ServiceDocument>& ds) override {
+  search::PreparedDocuments prepare(std::vector<search::ServiceDocument> ds) override {
+    search::PreparedDocuments p;
+    for (const auto& d : ds) {
+      const auto v = letters(d.title + " " + d.text);
+      p.vectors.insert(p.vectors.end(), v.begin(), v.end());
+    }
+    p.docs = std::move(ds);
+    return p;
+  }
+
+  int64_t add(const search::PreparedDocuments& p) override {
+    const auto& ds = p.docs;
+    if (p.vectors.size() != ds.size() * kDims) fail("index", "prepared vectors do not match the documents");
     enter_write();
     for (const auto& d : ds)
-      if (docs.count(d.id)) {
+      if (d.text.find("refuse me") != std::string::npos) {
         leave_write();
-        fail("index", "a document with id '" + d.id + "' is already in the index");
+        fail("index", "document '" + d.id + "' refused");
       }
-    for (const auto& d : ds) docs[d.id] = d;
+    int64_t replaced = 0;
+    for (const auto& d : ds) {
+      replaced += docs.count(d.id);
+      docs[d.id] = d;
+    }
     leave_write();
+    return replaced;
   }
 
   bool remove(const std::string& id) override {

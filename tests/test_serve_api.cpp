@@ -182,13 +182,19 @@ TEST(SearchService, AddThenDeleteDocuments) {
                          R"([{"id": "cat.1", "title": "cat", "text": "concatenate files", "section": "1"},
                              {"_id": "tac.1", "text": "reverse cat"}])");
   ASSERT_EQ(r.status, 200) << r.body;
-  EXPECT_EQ(body(r), (Json{{"added", 2}, {"documents", 5}}));
+  EXPECT_EQ(body(r), (Json{{"added", 2}, {"replaced", 0}, {"documents", 5}}));
   EXPECT_EQ(f.backend.docs["cat.1"].metadata, (Json{{"section", "1"}}));
   EXPECT_EQ(f.backend.docs["tac.1"].title, "");
-  // The same id again: the backend refuses, nothing is added.
-  r = f.call("POST", "/documents", R"({"documents": [{"id": "cat.1", "text": "again"}]})");
+  // The same id again replaces the document.
+  r = f.call("POST", "/documents", R"({"documents": [{"id": "cat.1", "text": "concatenate and print"}]})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body(r), (Json{{"added", 0}, {"replaced", 1}, {"documents", 5}}));
+  EXPECT_EQ(f.backend.docs["cat.1"].text, "concatenate and print");
+  // What the backend refuses is a 400 with its message, and nothing changes.
+  r = f.call("POST", "/documents", R"([{"id": "new", "text": "x"}, {"id": "cat.1", "text": "refuse me"}])");
   EXPECT_EQ(r.status, 400);
-  EXPECT_NE(body(r)["error"].get<std::string>().find("already"), std::string::npos);
+  EXPECT_NE(body(r)["error"].get<std::string>().find("[index] document 'cat.1' refused"), std::string::npos);
+  EXPECT_EQ(f.backend.docs.count("new"), 0u);
   r = f.call("DELETE", "/documents/cat.1");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(body(r), (Json{{"deleted", "cat.1"}, {"documents", 4}}));

@@ -285,18 +285,29 @@ ApiResponse SearchService::add_documents(const ApiRequest& req) {
       if (key != "id" && key != "_id" && key != "title" && key != "text") doc.metadata[key] = v;
     docs.push_back(std::move(doc));
   }
+  const int64_t n = static_cast<int64_t>(docs.size());
   ServiceInfo info;
+  int64_t replaced = 0;
   {
+    std::lock_guard one_writer(write_mutex_);
+    PreparedDocuments prepared;
+    {
+      std::shared_lock lk(lock_);  // embedding runs beside searches
+      prepared = backend_.prepare(std::move(docs));
+    }
     std::unique_lock lk(lock_);
-    backend_.add(docs);
+    replaced = backend_.add(prepared);
     info = backend_.info();
   }
-  return json_response(200, Json{{"added", docs.size()}, {"documents", info.documents}});
+  return json_response(200, Json{{"added", n - replaced},
+                                 {"replaced", replaced},
+                                 {"documents", info.documents}});
 }
 
 ApiResponse SearchService::delete_document(const std::string& id) {
   ServiceInfo info;
   {
+    std::lock_guard one_writer(write_mutex_);
     std::unique_lock lk(lock_);
     if (!backend_.remove(id)) return api_error(404, "no document with id '" + id + "'");
     info = backend_.info();

@@ -19,6 +19,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -76,8 +77,11 @@ class SearchService {
 
   ServiceBackend& backend_;
   ServiceLimits limits_;
-  // Shared by search, embed and health; exclusive for add and delete.
+  // Shared by search, embed, health and the embedding step of an add;
+  // exclusive for the write of an add and for delete.
   std::shared_mutex lock_;
+  // One add or delete at a time, from its embedding step to its write.
+  std::mutex write_mutex_;
 };
 
 }  // namespace peft::search

@@ -4,11 +4,14 @@
 // depend on how the index stores things; search/index_backend.h implements
 // it over the persistent index and the embedding model.
 //
-// Concurrency contract: the service calls search(), embed() and info() from
-// many threads at once, and add() and remove() one at a time with no other
-// call in flight (it holds a reader/writer lock around every call). An
-// implementation whose parts are not reentrant (an embedding model keeps its
-// activation buffers in the object) serialises those parts itself.
+// Concurrency contract: the service calls search(), embed(), prepare() and
+// info() from many threads at once, and add() and remove() one at a time
+// with no other call in flight (it holds a reader/writer lock around every
+// call). Adding is two calls so that the slow part, embedding the texts
+// (prepare), runs beside searches and only the write itself (add) runs
+// alone. An implementation whose parts are not reentrant (an embedding
+// model keeps its activation buffers in the object) serialises those parts
+// itself.
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -48,6 +51,12 @@ struct ServiceDocument {
   nlohmann::json metadata = nlohmann::json::object();
 };
 
+// Documents ready to be written: their vectors [docs.size(), dims] row-major.
+struct PreparedDocuments {
+  std::vector<ServiceDocument> docs;
+  std::vector<float> vectors;
+};
+
 struct ServiceInfo {
   int64_t documents = 0;
   std::string model;    // what the index was built with
@@ -63,9 +72,12 @@ class ServiceBackend {
   virtual std::vector<ServiceHit> search(const ServiceQuery& q) = 0;
   // One vector per text, each info().dims long, embedded as queries are.
   virtual std::vector<std::vector<float>> embed(const std::vector<std::string>& texts) = 0;
-  // Adds documents whose ids are not in the index yet; throws InputError
-  // (and adds nothing) when one is.
-  virtual void add(const std::vector<ServiceDocument>& docs) = 0;
+  // Embeds documents as the index embeds them.
+  virtual PreparedDocuments prepare(std::vector<ServiceDocument> docs) = 0;
+  // Adds prepared documents, all or none; one whose id is in the index
+  // already replaces that document. Returns how many replaced one. Throws
+  // InputError for documents the index refuses (and adds none).
+  virtual int64_t add(const PreparedDocuments& prepared) = 0;
   // Deletes a document; false when no document has that id.
   virtual bool remove(const std::string& id) = 0;
   virtual ServiceInfo info() = 0;
