@@ -134,6 +134,8 @@ TEST(SearchService, BadSearchRequestsAre400WithAMessage) {
       {"GET", "", {{"q", "x"}, {"k", "101"}}, "k must be between 1 and 100"},
       {"GET", "", {{"q", "x"}, {"mode", "fuzzy"}}, "mode must be vector, bm25 or hybrid"},
       {"GET", "", {{"q", "x"}, {"where", "=1"}}, "where must be KEY=VALUE"},
+      {"GET", "", {{"q", "x"}, {"where", "a key=1"}}, "the key 'a key' must be"},
+      {"POST", R"({"q": "x", "where": {"a'b": "1"}})", {}, "the key 'a'b' must be"},
       {"GET", "", {{"q", "x"}, {"q", "y"}}, "given more than once"},
       {"GET", "", {{"q", "x"}, {"limit", "3"}}, "unknown parameter 'limit'"},
       {"GET", "", {{"q", std::string(5000, 'a')}}, "more than the limit of 2048"},

@@ -42,10 +42,20 @@ bool parse_int(const std::string& s, int64_t& out) {
   return true;
 }
 
-// KEY=VALUE with a non-empty key.
+// A metadata key as the index accepts it (`peft search --where`): letters,
+// digits, '_', '-', and '.' between nested fields.
+void check_where_key(const std::string& key) {
+  bool ok = !key.empty();
+  for (char c : key)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.');
+  if (!ok) fail("serve", "where: the key '" + key + "' must be letters, digits, '_', '-' or '.'");
+}
+
+// KEY=VALUE.
 std::pair<std::string, std::string> parse_where(const std::string& s) {
   const size_t eq = s.find('=');
   if (eq == std::string::npos || eq == 0) fail("serve", "where must be KEY=VALUE, got '" + s + "'");
+  check_where_key(s.substr(0, eq));
   return {s.substr(0, eq), s.substr(eq + 1)};
 }
 
@@ -166,7 +176,7 @@ ApiResponse SearchService::search_post(const ApiRequest& req) {
       q.where.push_back(parse_where(w.get<std::string>()));
     } else if (w.is_object()) {
       for (const auto& [key, v] : w.items()) {
-        if (key.empty()) fail("serve", "where has an empty key");
+        check_where_key(key);
         q.where.push_back({key, where_value(key, v)});
       }
     } else {
