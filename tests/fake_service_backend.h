@@ -115,6 +115,12 @@ class FakeServiceBackend : public search::ServiceBackend {
     return had;
   }
 
+  std::optional<search::ServiceDocument> get(const std::string& id) override {
+    const auto it = docs.find(id);
+    if (it == docs.end()) return std::nullopt;
+    return it->second;
+  }
+
   search::ServiceInfo info() override { return {static_cast<int64_t>(docs.size()), "fake-letters", "", kDims}; }
 
  private:

@@ -218,7 +218,18 @@ TEST(SearchService, HealthPageAndRouting) {
   Fixture f;
   ApiResponse r = f.call("GET", "/health");
   ASSERT_EQ(r.status, 200);
-  EXPECT_EQ(body(r), (Json{{"status", "ok"}, {"documents", 3}, {"model", "fake-letters"}, {"adapter", ""}, {"dims", 26}}));
+  EXPECT_EQ(body(r), (Json{{"status", "ok"},
+                           {"documents", 3},
+                           {"model", "fake-letters"},
+                           {"adapter", ""},
+                           {"dims", 26},
+                           {"read_only", false}}));
+  // /info adds the limits and the backend's details.
+  r = f.call("GET", "/info");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(body(r)["limits"]["max_k"], 100);
+  EXPECT_EQ(body(r)["documents"], 3);
+  EXPECT_TRUE(body(r)["index"].is_object());
   r = f.call("GET", "/");
   ASSERT_EQ(r.status, 200);
   EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
@@ -235,7 +246,7 @@ TEST(SearchService, HealthPageAndRouting) {
   EXPECT_EQ(r.headers[0], (std::pair<std::string, std::string>{"Allow", "GET, HEAD, POST"}));
   EXPECT_EQ(f.call("GET", "/embed").status, 405);
   EXPECT_EQ(f.call("PUT", "/documents").status, 405);
-  EXPECT_EQ(f.call("GET", "/documents/grep.1").status, 405);
+  EXPECT_EQ(f.call("POST", "/documents/grep.1").status, 405);
   EXPECT_EQ(f.call("POST", "/health").status, 405);
   EXPECT_EQ(f.call("DELETE", "/documents/").status, 404);
 }
@@ -246,4 +257,32 @@ TEST(SearchService, InvalidUtf8InADocumentStillGivesJson) {
   const ApiResponse r = f.call("GET", "/search", "", {{"q", "grep"}, {"mode", "bm25"}});
   ASSERT_EQ(r.status, 200);
   EXPECT_NO_THROW(body(r));
+}
+
+TEST(SearchService, DocumentById) {
+  Fixture f;
+  ApiResponse r = f.call("GET", "/documents/open.2");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(body(r), (Json{{"id", "open.2"},
+                           {"title", "open"},
+                           {"text", "The open() system call opens the file specified by pathname."},
+                           {"metadata", {{"section", "2"}}}}));
+  r = f.call("GET", "/documents/close.2");
+  EXPECT_EQ(r.status, 404);
+  EXPECT_NE(body(r)["error"].get<std::string>().find("close.2"), std::string::npos);
+}
+
+TEST(SearchService, ReadOnlyRefusesWritesWith403) {
+  test::FakeServiceBackend backend;
+  backend.docs["a"] = {"a", "", "some text", Json::object()};
+  ServiceLimits limits;
+  limits.read_only = true;
+  SearchService service(backend, limits);
+  ApiResponse r = service.handle({"POST", "/documents", {}, R"([{"id": "b", "text": "x"}])"});
+  EXPECT_EQ(r.status, 403);
+  EXPECT_NE(body(r)["error"].get<std::string>().find("read-only"), std::string::npos);
+  EXPECT_EQ(service.handle({"DELETE", "/documents/a", {}, ""}).status, 403);
+  EXPECT_EQ(backend.docs.size(), 1u);
+  EXPECT_EQ(service.handle({"GET", "/search", {{"q", "text"}}, ""}).status, 200);
+  EXPECT_EQ(body(service.handle({"GET", "/health", {}, ""}))["read_only"], true);
 }

@@ -67,6 +67,10 @@ std::string where_value(const std::string& key, const Json& v) {
   fail("serve", "where." + key + " must be a string, number or boolean");
 }
 
+ApiResponse read_only() {
+  return api_error(403, "[serve] this service is read-only (started with --read-only): documents cannot be added or deleted");
+}
+
 Json parse_body(const std::string& body) {
   if (body.empty()) fail("serve", "the request body is empty; expected JSON");
   try {
@@ -109,9 +113,9 @@ ApiResponse SearchService::route(const ApiRequest& req) {
     r.body = search_page_html();
     return r;
   }
-  if (p == "/health") {
+  if (p == "/health" || p == "/info") {
     if (!get) return method_not_allowed(p, "GET, HEAD");
-    return health();
+    return health(p == "/info");
   }
   if (p == "/search") {
     if (get) return search_get(req);
@@ -124,11 +128,14 @@ ApiResponse SearchService::route(const ApiRequest& req) {
   }
   if (p == "/documents") {
     if (req.method != "POST") return method_not_allowed(p, "POST");
+    if (limits_.read_only) return read_only();
     return add_documents(req);
   }
   const std::string docs = "/documents/";
   if (p.size() > docs.size() && p.compare(0, docs.size(), docs) == 0) {
-    if (req.method != "DELETE") return method_not_allowed(p, "DELETE");
+    if (get) return get_document(p.substr(docs.size()));
+    if (req.method != "DELETE") return method_not_allowed(p, "GET, HEAD, DELETE");
+    if (limits_.read_only) return read_only();
     return delete_document(p.substr(docs.size()));
   }
   return api_error(404, "no such path: " + p);
@@ -295,9 +302,8 @@ ApiResponse SearchService::add_documents(const ApiRequest& req) {
       if (key != "id" && key != "_id" && key != "title" && key != "text") doc.metadata[key] = v;
     docs.push_back(std::move(doc));
   }
-  const int64_t n = static_cast<int64_t>(docs.size());
   ServiceInfo info;
-  int64_t replaced = 0;
+  int64_t replaced = 0, n = 0;
   {
     std::lock_guard one_writer(write_mutex_);
     PreparedDocuments prepared;
@@ -305,6 +311,8 @@ ApiResponse SearchService::add_documents(const ApiRequest& req) {
       std::shared_lock lk(lock_);  // embedding runs beside searches
       prepared = backend_.prepare(std::move(docs));
     }
+    // What is stored: more than was sent when the index splits documents.
+    n = static_cast<int64_t>(prepared.docs.size());
     std::unique_lock lk(lock_);
     replaced = backend_.add(prepared);
     info = backend_.info();
@@ -325,17 +333,37 @@ ApiResponse SearchService::delete_document(const std::string& id) {
   return json_response(200, Json{{"deleted", id}, {"documents", info.documents}});
 }
 
-ApiResponse SearchService::health() {
+ApiResponse SearchService::get_document(const std::string& id) {
+  std::optional<ServiceDocument> d;
+  {
+    std::shared_lock lk(lock_);
+    d = backend_.get(id);
+  }
+  if (!d) return api_error(404, "no document with id '" + id + "'");
+  return json_response(200, Json{{"id", d->id}, {"title", d->title}, {"text", d->text}, {"metadata", d->metadata}});
+}
+
+ApiResponse SearchService::health(bool details) {
   ServiceInfo info;
   {
     std::shared_lock lk(lock_);
     info = backend_.info();
   }
-  return json_response(200, Json{{"status", "ok"},
-                                 {"documents", info.documents},
-                                 {"model", info.model},
-                                 {"adapter", info.adapter},
-                                 {"dims", info.dims}});
+  Json j{{"status", "ok"},
+         {"documents", info.documents},
+         {"model", info.model},
+         {"adapter", info.adapter},
+         {"dims", info.dims},
+         {"read_only", limits_.read_only}};
+  if (details) {
+    j["limits"] = Json{{"max_k", limits_.max_k},
+                       {"max_query_bytes", limits_.max_query_bytes},
+                       {"max_embed_texts", limits_.max_embed_texts},
+                       {"max_text_bytes", limits_.max_text_bytes},
+                       {"max_add_documents", limits_.max_add_documents}};
+    j["index"] = info.details;
+  }
+  return json_response(200, j);
 }
 
 const char* service_mode_name(ServiceMode m) {

@@ -7,15 +7,18 @@
 //
 //   GET    /                  the search page (text/html)
 //   GET    /health            {"status","documents","model","adapter","dims"}
+//   GET    /info              the same plus the backend's details (manifest...)
 //   GET    /search?q=&k=&mode=&where=KEY=VALUE   (where may repeat)
 //   POST   /search            {"q","k","mode","where"}
 //   POST   /embed             {"texts":[...]}  ->  {"dims","vectors"}
 //   POST   /documents         [{"id","title","text",...}] or {"documents":[...]}
+//   GET    /documents/{id}    {"id","title","text","metadata"}
 //   DELETE /documents/{id}
 //
-// Errors are {"error": "..."} with 400 (bad request), 404 (unknown path or
-// id), 405 (known path, wrong method; an Allow header says which) or 500
-// (a fault of ours; the message says so).
+// Errors are {"error": "..."} with 400 (bad request), 403 (a write to a
+// read-only service), 404 (unknown path or id), 405 (known path, wrong
+// method; an Allow header says which) or 500 (a fault of ours; the message
+// says so).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -50,6 +53,7 @@ struct ServiceLimits {
   size_t max_text_bytes = 1 << 20;    // one text of /embed or one document's text
   size_t max_add_documents = 10000;   // documents per POST /documents
   size_t snippet_bytes = 240;         // about this long
+  bool read_only = false;             // POST /documents and DELETE get 403
 };
 
 // The JSON error body {"error": message}.
@@ -73,7 +77,8 @@ class SearchService {
   ApiResponse embed(const ApiRequest& req);
   ApiResponse add_documents(const ApiRequest& req);
   ApiResponse delete_document(const std::string& id);
-  ApiResponse health();
+  ApiResponse get_document(const std::string& id);
+  ApiResponse health(bool details);
 
   ServiceBackend& backend_;
   ServiceLimits limits_;

@@ -1,11 +1,11 @@
 // What the HTTP service (search/service_api.h) needs from a search index:
-// search, embed, add, delete and a summary. The service is written against
+// search, embed, add, delete, lookup by id and a summary. The service is written against
 // this interface so that its routing, validation and JSON shapes do not
 // depend on how the index stores things; search/index_backend.h implements
 // it over the persistent index and the embedding model.
 //
-// Concurrency contract: the service calls search(), embed(), prepare() and
-// info() from many threads at once, and add() and remove() one at a time
+// Concurrency contract: the service calls search(), embed(), prepare(),
+// get() and info() from many threads at once, and add() and remove() one at a time
 // with no other call in flight (it holds a reader/writer lock around every
 // call). Adding is two calls so that the slow part, embedding the texts
 // (prepare), runs beside searches and only the write itself (add) runs
@@ -15,6 +15,7 @@
 #pragma once
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -62,6 +63,9 @@ struct ServiceInfo {
   std::string model;    // what the index was built with
   std::string adapter;  // empty without one
   int64_t dims = 0;
+  // Everything else the backend tells about itself (GET /info): for the
+  // index, its manifest, generation and size on disk.
+  nlohmann::json details = nlohmann::json::object();
 };
 
 class ServiceBackend {
@@ -80,6 +84,8 @@ class ServiceBackend {
   virtual int64_t add(const PreparedDocuments& prepared) = 0;
   // Deletes a document; false when no document has that id.
   virtual bool remove(const std::string& id) = 0;
+  // The document with this id, as stored; nullopt when there is none.
+  virtual std::optional<ServiceDocument> get(const std::string& id) = 0;
   virtual ServiceInfo info() = 0;
 };
 
