@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <thread>
 
 #include "core/error.h"
@@ -34,6 +35,54 @@ void reuse_address_only(socket_t sock, std::atomic<int>* keep) {
   int yes = 1;
   setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   keep->store(sock);
+}
+
+// %XX and '+' (a space, as forms send it) decoded; a '%' not followed by
+// two hex digits is kept as it is.
+std::string decode_component(const std::string& s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out.push_back(' ');
+    } else if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// The query string of a request target, split at '&' and each pair at its
+// FIRST '=' (httplib splits at every '=', which loses "where=section=5":
+// the value is "section=5"). A name without '=' has an empty value.
+std::multimap<std::string, std::string> parse_query(const std::string& target) {
+  std::multimap<std::string, std::string> out;
+  const size_t q = target.find('?');
+  if (q == std::string::npos) return out;
+  size_t start = q + 1;
+  while (start <= target.size()) {
+    size_t end = target.find('&', start);
+    if (end == std::string::npos) end = target.size();
+    const std::string pair = target.substr(start, end - start);
+    if (!pair.empty()) {
+      const size_t eq = pair.find('=');
+      if (eq == std::string::npos)
+        out.emplace(decode_component(pair), "");
+      else
+        out.emplace(decode_component(pair.substr(0, eq)), decode_component(pair.substr(eq + 1)));
+    }
+    start = end + 1;
+  }
+  return out;
 }
 
 const char* reason(int status) {
@@ -110,7 +159,7 @@ struct HttpServer::Impl {
     ApiRequest a;
     a.method = req.method;
     a.path = req.path;
-    a.params = req.params;
+    a.params = parse_query(req.target);
     a.body = std::move(body);
     reply(service.handle(a), res);
   }
@@ -120,6 +169,8 @@ struct HttpServer::Impl {
     svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
     svr.set_payload_max_length(opt.max_body);
     svr.set_keep_alive_timeout(opt.keep_alive_s);
+    svr.set_read_timeout(opt.io_timeout_s, 0);
+    svr.set_write_timeout(opt.io_timeout_s, 0);
     svr.set_socket_options([this](socket_t sock) { reuse_address_only(sock, &listen_sock); });
     svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
       t_request_start = Clock::now();

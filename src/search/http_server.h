@@ -19,6 +19,10 @@ struct HttpOptions {
   int threads = 0;          // worker threads; 0: the machine's cores, at least 4
   size_t max_body = 16u << 20;  // bytes; a larger request body gets 413
   int keep_alive_s = 2;     // an idle keep-alive connection holds a worker this long
+  // A client that takes longer than this to send its request (headers and
+  // body) or to read the answer is dropped, so a slow or stalled client
+  // frees its worker.
+  int io_timeout_s = 10;
   bool log = true;          // "[serve] METHOD PATH STATUS MS ms" per request on stderr
 };
 

@@ -13,6 +13,7 @@ const char kPage[] = R"PAGE(<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>peft search</title>
+<link rel="icon" href="data:,">
 <style>
   :root { color-scheme: light; --fg: #1d232b; --muted: #5f6b7a; --line: #dde3ea; --accent: #2358c9; }
   * { box-sizing: border-box; }
@@ -94,10 +95,14 @@ function result(h) {
   score.className = "score";
   score.textContent = Number(h.score).toPrecision(4);
   head.append(title, score);
-  const id = document.createElement("div");
-  id.className = "id";
-  id.textContent = h.id;
-  li.append(head, id, snippet(h.snippet || "", h.highlights || []));
+  li.append(head);
+  if (h.title) {  // else the title line already shows the id
+    const id = document.createElement("div");
+    id.className = "id";
+    id.textContent = h.id;
+    li.append(id);
+  }
+  li.append(snippet(h.snippet || "", h.highlights || []));
   return li;
 }
 
