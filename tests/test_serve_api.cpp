@@ -58,6 +58,13 @@ TEST(Snippet, MarksWholeWordsAndNearForms) {
   EXPECT_EQ(marked, (std::vector<std::string>{"grep", "files"}));
 }
 
+TEST(Snippet, FunctionWordsAreNotMarkedUnlessTheQueryHasNothingElse) {
+  EXPECT_EQ(query_terms("list of terminals root may login on"),
+            (std::vector<std::string>{"list", "terminals", "root", "login"}));
+  EXPECT_EQ(query_terms("to be or not to be"), (std::vector<std::string>{"not"}));
+  EXPECT_EQ(query_terms("The Of"), (std::vector<std::string>{"the", "of"}));
+}
+
 TEST(Snippet, OffsetsAreCodePointsAndWindowFindsTheMatch) {
   std::string text;
   for (int i = 0; i < 80; ++i) text += "café naïve filler ";

@@ -74,6 +74,18 @@ std::vector<std::string> query_terms(const std::string& query) {
       flush();
   }
   flush();
+  // Marking every "of" and "the" hides the words that matter; they are
+  // dropped unless the query has nothing else.
+  static const char* const kStop[] = {"an",  "and",  "are",  "as",    "at",   "be",   "by",   "for",   "from",
+                                      "has", "have", "how",  "in",    "is",   "it",   "its",  "of",    "on",
+                                      "or",  "that", "the",  "this",  "to",   "was",  "were", "what",  "when",
+                                      "where", "which", "who", "why", "will", "with", "can",  "may",   "do"};
+  auto stop = [](const std::string& t) {
+    for (const char* w : kStop)
+      if (t == w) return true;
+    return false;
+  };
+  if (!std::all_of(terms.begin(), terms.end(), stop)) terms.erase(std::remove_if(terms.begin(), terms.end(), stop), terms.end());
   return terms;
 }
 

@@ -22,7 +22,9 @@ struct Snippet {
   std::vector<std::pair<int64_t, int64_t>> highlights;
 };
 
-// The query's distinct words, lowercased (ASCII), in order of appearance.
+// The query's distinct words of two or more characters, lowercased
+// (ASCII), in order of appearance; common English function words ("of",
+// "the", "on", ...) left out unless the query has only those.
 std::vector<std::string> query_terms(const std::string& query);
 
 // The window of about `max_bytes` bytes of `text` holding the most distinct

@@ -38,6 +38,7 @@ std::function<int()> setup(CLI::App& app) {
   app.add_flag("--read-only", o->read_only, "refuse POST /documents and DELETE (403); open the index for reading only");
   app.add_flag("--no-log", o->no_log, "no line per request on stderr");
   add_common_options(app, o->common);
+  app.get_option("--threads")->description("threads one embedding (a query, an added document) uses; 0 = all cores");
   return [o]() -> int {
     apply_common_options(o->common);
     using search::SearchService;
