@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -127,6 +128,15 @@ struct HttpServer::Impl {
   // connection) obeys the same limit as one with it: what passes the limit
   // is read and dropped, not kept.
   void handle_with_body(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader) {
+    // A request with neither Content-Length nor chunked Transfer-Encoding
+    // has no body (RFC 9112, 6.3); asking httplib to read one would wait
+    // for the client until the read timeout (`curl -X PUT` did).
+    std::string te = req.get_header_value("Transfer-Encoding");
+    for (char& c : te) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!req.has_header("Content-Length") && te.find("chunked") == std::string::npos) {
+      handle(req, std::string(), res);
+      return;
+    }
     std::string body;
     bool too_big = false;
     const bool ok = reader([&](const char* data, size_t n) {
