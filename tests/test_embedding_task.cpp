@@ -134,6 +134,8 @@ struct MethodRun {
   std::string method;
   double lr;
 };
+// How gtest prints a parameter in test names and failures.
+void PrintTo(const MethodRun& m, std::ostream* os) { *os << m.method << " (lr " << m.lr << ")"; }
 
 class EmbeddingMethods : public ::testing::TestWithParam<MethodRun> {};
 
