@@ -32,6 +32,14 @@ class InputDropout {
     else mask_.clear();
     last_n_ = training ? n : 0;
   }
+  // Advances the generator past the draws a training forward over n rows
+  // would make, computing nothing (a data-parallel rank skips the rows that
+  // the other ranks take, so that every rank draws a single process's masks).
+  void skip(int64_t n) {
+    if (p_ <= 0) return;
+    DropoutReplay m;
+    m.begin(rng_, p_, n * in_);
+  }
   // Rows of the last training forward; 0 when nothing is kept.
   int64_t last_n() const { return last_n_; }
 

@@ -60,6 +60,7 @@ class LoraAdapter : public Adapter<T> {
   void merge_into(T* W) const override;
   void unmerge_from(T* W) const override;
   Rng* dropout_rng() override { return drop_.rng(); }
+  void skip_dropout(int64_t n) override { drop_.skip(n); }
 
   // This adapter as a LoRA on the original base. Usually A, B themselves; a
   // PiSSA adapter (whose base became W − s·B₀A₀) is the rank-2r LoRA

@@ -68,6 +68,7 @@ class VeraAdapter : public Adapter<T> {
   void merge_into(T* W) const override;
   void unmerge_from(T* W) const override;
   Rng* dropout_rng() override { return drop_.rng(); }
+  void skip_dropout(int64_t n) override { drop_.skip(n); }
 
   const LinearInfo& info() const { return info_; }
   int rank() const { return r_; }

@@ -99,6 +99,10 @@ class Adapter {
   // none; a checkpoint saves and restores its state, and a recomputing
   // (checkpointed) forward restores it so that it draws the same mask.
   virtual Rng* dropout_rng() { return nullptr; }
+  // Advances that generator exactly as a training forward over n rows would,
+  // computing nothing: a data-parallel rank skips the rows the other ranks
+  // take, so each rank draws the masks a single process would draw.
+  virtual void skip_dropout(int64_t n) {}
 
   // Tensors besides the trainable ones that an exact resume needs (grad is
   // null): Delta-LoRA's anchor A_K, B_K and its step counter. A checkpoint

@@ -29,6 +29,12 @@ class LlmTask : public TrainTask {
   DataPosition position() const override { return train_.position(); }
   void restore(const DataPosition& p) override { train_.restore(p); }
   int64_t last_saved_bytes() const override { return model_.last_saved_bytes(); }
+  // Data-parallel: rank r of N evaluates the batches r, r + N, ... and the
+  // NLL sums add up; training rows are independent, so any split works.
+  void set_communicator(Communicator& comm) override { comm_ = &comm; }
+  int64_t step_rows() const override;
+  int64_t row_tokens() const override { return micro_.empty() ? 0 : micro_[0].T; }
+  int64_t keep_rows(int64_t first, int64_t last, int64_t max_rows) override;
 
  private:
   LlamaModel<float>& model_;
@@ -36,6 +42,7 @@ class LlmTask : public TrainTask {
   const DataSource* eval_;
   int64_t eval_batch_, eval_windows_;
   std::vector<Batch> micro_;
+  Communicator* comm_ = nullptr;  // null: evaluate everything here
   int64_t step_tokens_ = 0;
 };
 

@@ -21,6 +21,7 @@
 
 #include "core/adapter_slot.h"
 #include "data/data_source.h"
+#include "dist/communicator.h"
 #include "model/linear.h"
 
 namespace peft {
@@ -63,6 +64,22 @@ class TrainTask {
   virtual void restore(const DataPosition& p) = 0;
   // Bytes of activations the last training forward kept (0 when unknown).
   virtual int64_t last_saved_bytes() const = 0;
+
+  // Data-parallel training (train/data_parallel.h). The processes the task
+  // trains with: a task may split its evaluation over them (the default
+  // evaluates everything on every rank, which is correct, only redundant).
+  virtual void set_communicator(Communicator& comm) {}
+  // The rows the last draw_step drew over all its micro-batches, and the
+  // tokens of one row (the dropout draws one row makes); 0 rows when the
+  // task's rows cannot be trained apart.
+  virtual int64_t step_rows() const { return 0; }
+  virtual int64_t row_tokens() const { return 0; }
+  // Keeps rows [first, last) of the drawn step (rows in draw order, across
+  // its micro-batches), regrouped into micro-batches of at most max_rows
+  // rows; returns how many micro-batches run_micro now takes. Only for a
+  // task whose loss is a sum over rows (a row's gradient does not depend on
+  // the other rows); the default refuses.
+  virtual int64_t keep_rows(int64_t first, int64_t last, int64_t max_rows);
 };
 
 }  // namespace peft

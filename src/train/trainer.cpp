@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "io/atomic_file.h"
 #include "io/safetensors.h"
+#include "train/data_parallel.h"
 #include "train/run_settings.h"
 
 namespace peft {
@@ -87,11 +88,11 @@ void Trainer::report_eval(const EvalMetrics& m, const std::string& when) {
   nlohmann::json j = {{"step", step_}};
   for (const auto& [k, v] : m.values) j[k] = v;
   write_metrics(j);
-  if (o_.progress) log_info("eval " + when + ": " + m.text);
+  if (o_.progress && comm_->is_root()) log_info("eval " + when + ": " + m.text);
 }
 
 void Trainer::write_metrics(const nlohmann::json& j) {
-  if (o_.out_dir.empty()) return;
+  if (o_.out_dir.empty() || !comm_->is_root()) return;
   const std::string path = o_.out_dir + "/metrics.jsonl";
   std::ofstream f(path, std::ios::app);
   f << j.dump() << "\n";
@@ -100,7 +101,7 @@ void Trainer::write_metrics(const nlohmann::json& j) {
 }
 
 void Trainer::print_progress(const StepRecord& r, bool final_line) {
-  if (!o_.progress || log_level() < LogLevel::Info) return;
+  if (!o_.progress || log_level() < LogLevel::Info || !comm_->is_root()) return;
   std::string line = "step " + std::to_string(r.step) + "/" + std::to_string(o_.steps) + " | loss " +
                      fmt("%.4f", r.loss) + " | lr " + fmt("%.2e", r.lr) + " | grad norm " + fmt("%.3f", r.grad_norm) +
                      " | " + fmt("%.0f", r.tokens_per_second) + " tok/s" +
@@ -114,7 +115,15 @@ void Trainer::print_progress(const StepRecord& r, bool final_line) {
 }
 
 TrainSummary Trainer::run() {
-  if (!o_.out_dir.empty()) {
+  std::vector<Adapter<float>*> adapters;
+  for (Linear<float>* lin : task_.linears())
+    if (lin->adapter) adapters.push_back(lin->adapter.get());
+  task_.set_communicator(*comm_);
+  DataParallel dp(*comm_, params_, adapters);
+  // The ranks initialised (or resumed) alike: the same seed, file, code.
+  verify_ranks_in_sync(dp);
+  comm_->set_stop_note("after step " + std::to_string(step_) + "; " + resume_hint_);
+  if (!o_.out_dir.empty() && comm_->is_root()) {
     std::error_code ec;
     fs::create_directories(o_.out_dir, ec);
     if (ec) fail("train", "cannot write '" + o_.out_dir + "': " + ec.message());
@@ -133,8 +142,12 @@ TrainSummary Trainer::run() {
     const int64_t scored = draw.count;
     task_.zero_grad();
     double loss_sum = 0;
-    for (int64_t a = 0; a < o_.grad_accum; ++a)
+    // Data-parallel: this rank's rows of the step only, then the sums over
+    // the ranks (all of them on one process).
+    const int64_t local = dp.begin_step(task_, o_.grad_accum, o_.batch_size);
+    for (int64_t a = 0; a < local; ++a)
       loss_sum += task_.run_micro(a, 1.0 / static_cast<double>(std::max<int64_t>(1, scored)));
+    loss_sum = dp.reduce(loss_sum, step_ + 1);
     tokens_done += task_.step_tokens();
     texts_done += task_.step_texts();
     ++step_;
@@ -179,10 +192,11 @@ TrainSummary Trainer::run() {
       nlohmann::json j = {{"step", step_}};
       for (const auto& [k, v] : m.values) j[k] = v;
       write_metrics(j);
-      if (o_.progress) log_info("eval at step " + std::to_string(step_) + ": " + m.text);
+      if (o_.progress && comm_->is_root()) log_info("eval at step " + std::to_string(step_) + ": " + m.text);
     }
     if (o_.save_every > 0 && step_ % o_.save_every == 0 && step_ < o_.steps && !o_.out_dir.empty())
-      save_step_checkpoint(false);
+      save_step_checkpoint(false, dp);
+    comm_->set_stop_note("after step " + std::to_string(step_) + "; " + resume_hint_);
   }
   s.steps = step_ - first;
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -191,20 +205,44 @@ TrainSummary Trainer::run() {
   s.texts = texts_done;
   s.texts_per_second = s.seconds > 0 ? static_cast<double>(s.texts) / s.seconds : 0;
   s.saved_activation_bytes = task_.last_saved_bytes();
+  s.ranks = comm_->size();
+  s.communication_seconds = dp.communication_seconds();
+  s.allreduce_floats_per_step = comm_->size() > 1 ? dp.floats_per_step() : 0;
   s.eval_after = evaluate_metrics();
   s.eval_loss_after = s.eval_after.get("eval_loss");
   report_eval(s.eval_after, "after");
-  if (!o_.out_dir.empty()) save_step_checkpoint(true);
+  if (!o_.out_dir.empty()) save_step_checkpoint(true, dp);
   return s;
 }
 
-void Trainer::save_step_checkpoint(bool final_step) {
+void Trainer::verify_ranks_in_sync(DataParallel& dp) {
+  // What a checkpoint saves: trainable tensors, optimizer moments, bases an
+  // adapter writes, adapter state.
+  if (comm_->size() == 1) return;
+  std::vector<std::pair<const void*, size_t>> spans;
+  for (const ParamRef<float>& p : params_) spans.push_back({p.data, sizeof(float) * p.numel});
+  for (auto& [name, vec] : opt_->state_tensors()) spans.push_back({vec->data(), sizeof(float) * vec->size()});
+  for (Linear<float>* lin : task_.linears()) {
+    if (!lin->adapter) continue;
+    if (lin->adapter->writes_base() && lin->weight.frozen())
+      spans.push_back({lin->weight.data.get(), sizeof(float) * lin->weight.numel()});
+    lin->adapter->visit_state([&](ParamRef<float>& p) { spans.push_back({p.data, sizeof(float) * p.numel}); });
+  }
+  dp.verify_in_sync(spans, "trainable tensors or optimizer state at step " + std::to_string(step_));
+}
+
+void Trainer::save_step_checkpoint(bool final_step, DataParallel& dp) {
+  // Data-parallel: every rank checks that it holds what rank 0 is about to
+  // save; rank 0 alone writes.
+  verify_ranks_in_sync(dp);
+  if (!comm_->is_root()) return;
   const bool resumable = o_.resume_state == ResumeState::All ||
                          (o_.resume_state == ResumeState::Intermediate && !final_step);
   // A final snapshot would only repeat what the caller writes to out_dir.
   if (final_step && !resumable) return;
   const std::string dir = o_.out_dir + "/checkpoint-" + std::to_string(step_);
   save_checkpoint(dir, resumable);
+  if (resumable) resume_hint_ = "the last checkpoint is " + dir + ": continue with --resume " + dir;
   if (o_.save_total_limit > 0) prune_checkpoints(dir);
 }
 
@@ -352,6 +390,7 @@ void Trainer::load_checkpoint(const std::string& dir) {
   pos.rng1 = j["data"]["rng1"];
   task_.restore(pos);
   losses_ = j.value("losses", std::vector<double>{});
+  resume_hint_ = "the last checkpoint is " + dir + ": continue with --resume " + dir;
   if (step_ > o_.steps) fail("train", "the checkpoint is at step " + std::to_string(step_) + ", past --steps " + std::to_string(o_.steps));
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "data/data_source.h"
+#include "dist/communicator.h"
 #include "model/llama.h"
 #include "train/llm_task.h"
 #include "train/train_task.h"
@@ -22,6 +23,8 @@
 #include "train/schedule.h"
 
 namespace peft {
+
+class DataParallel;
 
 // Which checkpoints hold what a resume needs (the trainable tensors, the
 // optimizer moments, Delta-LoRA's base and anchors). Without it a checkpoint
@@ -78,6 +81,11 @@ struct TrainSummary {
   double tokens_per_second = 0;
   double final_train_loss = 0;
   int64_t saved_activation_bytes = 0;  // per micro-batch, measured
+  // Data-parallel runs (train/data_parallel.h): the ranks, the seconds this
+  // rank spent summing gradients over them, and the numbers summed per step.
+  int ranks = 1;
+  double communication_seconds = 0;
+  int64_t allreduce_floats_per_step = 0;
 };
 
 class Trainer {
@@ -106,6 +114,12 @@ class Trainer {
   // check_resume_settings, run_settings.h), and a snapshot.
   void load_checkpoint(const std::string& dir);
 
+  // The processes that train together (dist/communicator.h); world() unless
+  // set before run(). With several ranks, each runs its share of every global
+  // batch (train/data_parallel.h) and rank 0 alone writes metrics, progress
+  // and checkpoints.
+  void set_communicator(Communicator& comm) { comm_ = &comm; }
+
   int64_t step() const { return step_; }
   AdamW& optimizer() { return *opt_; }
   const std::vector<double>& losses() const { return losses_; }
@@ -121,7 +135,9 @@ class Trainer {
  private:
   void write_metrics(const nlohmann::json& j);
   // Step checkpoint at the current step, then the save_total_limit pruning.
-  void save_step_checkpoint(bool final_step);
+  void save_step_checkpoint(bool final_step, DataParallel& dp);
+  // Throws "[dist] ..." unless every rank holds the state rank 0 would save.
+  void verify_ranks_in_sync(DataParallel& dp);
   void write_checkpoint_files(const std::string& tmp, bool resumable);
   void prune_checkpoints(const std::string& keep);
   void print_progress(const StepRecord& r, bool final_line);
@@ -134,8 +150,10 @@ class Trainer {
   nlohmann::json run_config_;
   std::vector<ParamRef<float>> params_;
   std::unique_ptr<AdamW> opt_;
+  Communicator* comm_ = &world();
   int64_t step_ = 0;
   std::vector<double> losses_;
+  std::string resume_hint_ = "no checkpoint was written yet";  // for a stopped job's message
 };
 
 }  // namespace peft

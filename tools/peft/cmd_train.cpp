@@ -9,6 +9,7 @@
 #include "common.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "dist/communicator.h"
 #include "adapters/registry.h"
 #include "io/atomic_file.h"
 #include "train/method.h"
@@ -233,6 +234,8 @@ std::function<int()> setup(CLI::App& app) {
       log_info("resumed from " + o->resume + " at step " + std::to_string(trainer.step()));
     }
     TrainSummary s = trainer.run();
+    // Data-parallel (mpirun): every rank holds the same result; rank 0 writes it.
+    if (!world().is_root()) return 0;
     // The final result also goes to the output folder itself.
     save_training_output(p, *ms, o->out);
     // What `peft report` draws the run from (train/run_summary.h), with the
@@ -242,6 +245,10 @@ std::function<int()> setup(CLI::App& app) {
     j["data"] = o->data;
     j["settings"] = run_record(*o);
     j["out"] = o->out;
+    // Data-parallel runs: the ranks, rank 0's seconds in the gradient sum, the bytes summed per step.
+    j["ranks"] = s.ranks;
+    j["communication_seconds"] = s.communication_seconds;
+    j["allreduce_bytes_per_step"] = s.allreduce_floats_per_step * 4;
     write_file_atomic(o->out + "/summary.json", j.dump(2) + "\n");
     if (o->json) std::printf("%s\n", j.dump().c_str());
     else

@@ -7,12 +7,13 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/threads.h"
+#include "dist/communicator.h"
 #include "io/atomic_file.h"
 
 namespace peft::cli {
 
 void add_common_options(CLI::App& app, CommonOptions& o) {
-  app.add_option("--threads", o.threads, "Worker threads; 0 = all cores")->check(kNonNegative);
+  app.add_option("--threads", o.threads, "Worker threads; 0 = OMP_NUM_THREADS if set, else all cores")->check(kNonNegative);
   app.add_flag("-q,--quiet", o.quiet, "Print only results, no progress");
 }
 
@@ -41,7 +42,8 @@ CLI::Validator greater_than(double lo) { return bound(lo, true); }
 
 void apply_common_options(const CommonOptions& o) {
   set_threads(o.threads);
-  if (o.quiet) set_log_level(LogLevel::Quiet);
+  // In a data-parallel job only rank 0 reports progress.
+  if (o.quiet || !world().is_root()) set_log_level(LogLevel::Quiet);
 }
 
 void check_model_output(const std::string& out, const std::string& area) {

@@ -12,6 +12,7 @@
 
 #include "command.h"
 #include "core/error.h"
+#include "dist/communicator.h"
 
 namespace peft::cli {
 
@@ -41,8 +42,8 @@ static void use_short_spin_wait(char** argv) {
   execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
 }
 
-int main(int argc, char** argv) {
-  use_short_spin_wait(argv);
+// The command itself; main() wraps it in the job's communicator.
+static int run_command(int argc, char** argv) {
   using namespace peft::cli;
   CLI::App app{"peft.cpp: fine-tune Llama-family language models (Llama, Mistral, Qwen 2 and 3)\n"
                "with LoRA, LoRA-FA, VeRA, Delta-LoRA, LoRA+ or full fine-tuning, on the CPU. Models: a GGUF file\n"
@@ -108,4 +109,27 @@ int main(int argc, char** argv) {
     return 1;
   }
   return 1;
+}
+
+// Under mpirun or srun every rank runs the same command (data-parallel
+// training and embedding, src/dist); a plain run never touches MPI. A rank
+// whose command fails has printed why; MPI_Abort then ends the other ranks,
+// which would otherwise wait for it forever in their next collective.
+int main(int argc, char** argv) {
+  use_short_spin_wait(argv);
+  try {
+    peft::init_world(&argc, &argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
+  const int rc = run_command(argc, argv);
+  peft::Communicator& comm = peft::world();
+  if (rc != 0 && comm.size() > 1) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    comm.abort(rc);
+  }
+  peft::finalize_world();
+  return rc;
 }
