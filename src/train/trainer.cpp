@@ -217,7 +217,7 @@ TrainSummary Trainer::run() {
 
 void Trainer::verify_ranks_in_sync(DataParallel& dp) {
   // What a checkpoint saves: trainable tensors, optimizer moments, bases an
-  // adapter writes, adapter state.
+  // adapter writes, adapter state, the dropout generators.
   if (comm_->size() == 1) return;
   std::vector<std::pair<const void*, size_t>> spans;
   for (const ParamRef<float>& p : params_) spans.push_back({p.data, sizeof(float) * p.numel});
@@ -227,6 +227,7 @@ void Trainer::verify_ranks_in_sync(DataParallel& dp) {
     if (lin->adapter->writes_base() && lin->weight.frozen())
       spans.push_back({lin->weight.data.get(), sizeof(float) * lin->weight.numel()});
     lin->adapter->visit_state([&](ParamRef<float>& p) { spans.push_back({p.data, sizeof(float) * p.numel}); });
+    if (const Rng* r = lin->adapter->dropout_rng()) spans.push_back({r, sizeof(Rng)});
   }
   dp.verify_in_sync(spans, "trainable tensors or optimizer state at step " + std::to_string(step_));
 }
