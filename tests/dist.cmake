@@ -1,6 +1,7 @@
 # src/dist and data-parallel training. test_dist runs as a plain process and,
 # when the build has MPI, on 2 and 3 ranks; test_dist_train runs
-# `mpirun -np 2/3 peft train` against the single-process run. Ranks oversubscribe the
+# `mpirun -np 2/3 peft train` against the single-process run, test_dist_embed
+# `mpirun -np 2/3/5 peft embed`. Ranks oversubscribe the
 # cores (CI has 2) with one thread each; --allow-run-as-root because CI runs
 # the tests as root.
 add_executable(test_dist test_dist.cpp)
@@ -10,8 +11,15 @@ if(PEFT_DIST_LIBS)
   set(peft_mpirun ${MPIEXEC_EXECUTABLE} --oversubscribe --allow-run-as-root -x OMP_NUM_THREADS=1)
   add_test(NAME dist.mpi2 COMMAND ${peft_mpirun} -np 2 $<TARGET_FILE:test_dist>)
   add_test(NAME dist.mpi3 COMMAND ${peft_mpirun} -np 3 $<TARGET_FILE:test_dist>)
-  set_tests_properties(dist.mpi2 dist.mpi3 PROPERTIES TIMEOUT 120)
+  # Root in a container (CI): Open MPI wants both variables, and its
+  # shared-memory single-copy mode (CMA) needs ptrace rights containers lack.
+  set(peft_mpi_env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+      OMPI_MCA_btl_vader_single_copy_mechanism=none)
+  set_tests_properties(dist.mpi2 dist.mpi3 PROPERTIES TIMEOUT 120 ENVIRONMENT "${peft_mpi_env}")
   peft_test(test_dist_train peft_io nlohmann_json::nlohmann_json)
   target_compile_definitions(test_dist_train PRIVATE PEFT_MPIEXEC="${MPIEXEC_EXECUTABLE}")
   add_dependencies(test_dist_train peft_cli)
+  peft_test(test_dist_embed peft_io)
+  target_compile_definitions(test_dist_embed PRIVATE PEFT_MPIEXEC="${MPIEXEC_EXECUTABLE}")
+  add_dependencies(test_dist_embed peft_cli)
 endif()

@@ -14,11 +14,12 @@
 #include <sstream>
 
 #include "io/safetensors.h"
+#include "mpi_launch.h"
 #include "test_util.h"
 
 using peft::test::read_file;
-using peft::test::run_cli;
-using peft::test::run_program;
+using peft::test::run_mpi;
+using peft::test::run_single;
 using peft::test::shared_path;
 using peft::test::temp_dir;
 
@@ -38,24 +39,6 @@ std::vector<std::string> train_args(const std::string& out, std::vector<std::str
     if (std::find(extra.begin(), extra.end(), d[i]) == extra.end()) a.insert(a.end(), {d[i], d[i + 1]});
   a.insert(a.end(), extra.begin(), extra.end());
   return a;
-}
-
-// One rank per process, one thread each (OMP_NUM_THREADS, which --threads 0 honours).
-peft::test::CliResult run_single(const std::vector<std::string>& args) {
-  setenv("OMP_NUM_THREADS", "1", 1);
-  return run_cli(args);
-}
-
-peft::test::CliResult run_mpi(int np, const std::vector<std::string>& args, std::vector<std::string> env = {}) {
-  const char* bin = std::getenv("PEFT_BIN");
-  std::vector<std::string> a{"-np", std::to_string(np), "--oversubscribe", "--allow-run-as-root", "-x", "OMP_NUM_THREADS=1"};
-  for (const std::string& e : env) {
-    a.push_back("-x");
-    a.push_back(e);
-  }
-  a.push_back(bin && *bin ? bin : std::string(PEFT_BINARY_DIR) + "/bin/peft");
-  a.insert(a.end(), args.begin(), args.end());
-  return run_program(PEFT_MPIEXEC, a);
 }
 
 // Largest |a − b| over every tensor of two safetensors files with the same names and shapes.

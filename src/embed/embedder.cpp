@@ -1,6 +1,7 @@
 #include "embed/embedder.h"
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -336,16 +337,49 @@ std::vector<float> Embedder::embed(const std::vector<std::string>& texts, const 
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](int64_t a, int64_t b) { return tok[a].ids.size() > tok[b].ids.size(); });
-  std::vector<float> out(n * dims);
-  for (int64_t s = 0; s < n; s += opts.batch_size) {
-    const int64_t e = std::min(n, s + opts.batch_size);
+  const int rank = opts.comm ? opts.comm->rank() : 0, ranks = opts.comm ? opts.comm->size() : 1;
+  const int64_t batches = (n + opts.batch_size - 1) / opts.batch_size;
+  // Batch b holds sorted rows [b·bs, min(n, (b+1)·bs)); rank b mod N runs it.
+  auto batch_rows = [&](int64_t b) { return std::pair{b * opts.batch_size, std::min(n, (b + 1) * opts.batch_size)}; };
+  int64_t mine = 0;  // rows this rank embeds
+  for (int64_t b = rank; b < batches; b += ranks) mine += batch_rows(b).second - batch_rows(b).first;
+  // Single process: rows go straight to input order. Several ranks: this
+  // rank's rows in the order it ran them, for rank 0 to place.
+  std::vector<float> out((ranks == 1 ? n : mine) * dims);
+  int64_t done = 0;
+  for (int64_t b = rank; b < batches; b += ranks) {
+    const auto [s, e] = batch_rows(b);
     std::vector<const Tokenized*> rows;
     for (int64_t i = s; i < e; ++i) rows.push_back(&tok[order[i]]);
     const float* y = run(rows, dims, false);
-    for (int64_t i = s; i < e; ++i) std::copy_n(y + (i - s) * dims, dims, out.data() + order[i] * dims);
-    if (opts.progress) opts.progress(e, n);
+    for (int64_t i = s; i < e; ++i)
+      std::copy_n(y + (i - s) * dims, dims, out.data() + (ranks == 1 ? order[i] : done + i - s) * dims);
+    done += e - s;
+    if (opts.progress) opts.progress(done, mine);
   }
-  return out;
+  if (ranks == 1) return out;
+
+  std::vector<uint8_t> bytes(out.size() * sizeof(float));
+  std::memcpy(bytes.data(), out.data(), bytes.size());
+  out = {};
+  const std::vector<std::vector<uint8_t>> all = opts.comm->gather(bytes);
+  if (rank != 0) return {};
+  std::vector<float> result(n * dims);
+  for (int r = 0; r < ranks; ++r) {
+    const std::vector<uint8_t>& got = all[static_cast<size_t>(r)];
+    int64_t rows = 0;
+    for (int64_t b = r; b < batches; b += ranks) rows += batch_rows(b).second - batch_rows(b).first;
+    if (got.size() != static_cast<size_t>(rows * dims) * sizeof(float))
+      fail("dist", "rank " + std::to_string(r) + " sent " + std::to_string(got.size()) + " bytes of embeddings, expected " +
+                       std::to_string(static_cast<size_t>(rows * dims) * sizeof(float)));
+    const float* src = reinterpret_cast<const float*>(got.data());
+    int64_t at = 0;
+    for (int64_t b = r; b < batches; b += ranks) {
+      const auto [s, e] = batch_rows(b);
+      for (int64_t i = s; i < e; ++i, ++at) std::copy_n(src + at * dims, dims, result.data() + order[i] * dims);
+    }
+  }
+  return result;
 }
 
 const float* Embedder::forward(const std::vector<std::string>& texts, const std::vector<std::string>& prompts,

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "core/adapter_slot.h"
+#include "dist/communicator.h"
 #include "model/bert.h"
 #include "model/embedding_folder.h"
 #include "model/linear.h"
@@ -71,8 +72,15 @@ struct EmbedOptions {
   int64_t batch_size = 32;  // texts per forward
   int64_t max_length = 0;   // 0: the embedder's max_length()
   int64_t dims = 0;         // Matryoshka: keep the first dims columns; 0 = dim()
-  // Called after each batch with (texts done, total).
+  // Called after each batch with (texts done, total); with several ranks,
+  // with this rank's texts done and their total.
   std::function<void(int64_t, int64_t)> progress;
+  // Data-parallel embedding (mpirun): every rank tokenizes and sorts all the
+  // texts alike, rank r of N runs batches r, r + N, ... (longest first, so
+  // the work evens out) and rank 0 gathers the rows into input order. The
+  // batches are those of one process, so the result is bitwise the same.
+  // Null: this process alone.
+  Communicator* comm = nullptr;
 };
 
 // True when `path` holds a BERT-family encoder (a folder whose config.json
@@ -111,6 +119,8 @@ class Embedder {
   // Embeddings [n, dims] row-major, in input order. Texts are sorted by
   // token count and batched so that padding costs little; padding never
   // changes an embedding (beyond float rounding). No gradients, no dropout.
+  // With opts.comm of several ranks: the whole result on rank 0, {} on the
+  // others (every rank must call it with the same texts and options).
   std::vector<float> embed(const std::vector<std::string>& texts, const EmbedOptions& opts = {});
   // Token count of each text after prompt, special tokens and truncation.
   std::vector<int64_t> token_counts(const std::vector<std::string>& texts, const std::string& prompt = "",

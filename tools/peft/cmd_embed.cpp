@@ -6,6 +6,7 @@
 #include "command.h"
 #include "common.h"
 #include "core/error.h"
+#include "dist/communicator.h"
 #include "embed/embed_inputs.h"
 #include "embed/embedder.h"
 #include "io/atomic_file.h"
@@ -89,20 +90,25 @@ std::function<int()> setup_embed(CLI::App& app) {
     using Clock = std::chrono::steady_clock;
     const auto t0 = Clock::now();
     auto last = t0;
-    const bool show = !o->common.quiet && static_cast<int64_t>(in.texts.size()) > o->batch_size;
+    // Data-parallel (mpirun): the ranks share the batches, rank 0 gathers
+    // the rows, reports progress (its own share) and writes the result.
+    Communicator& comm = world();
+    opts.comm = &comm;
+    const bool show = !o->common.quiet && comm.is_root() && static_cast<int64_t>(in.texts.size()) > o->batch_size;
     opts.progress = [&](int64_t done, int64_t total) {
       const auto now = Clock::now();
       if (!show || (done < total && now - last < std::chrono::seconds(2))) return;
       last = now;
       const double s = std::chrono::duration<double>(now - t0).count();
       const double rate = s > 0 ? done / s : 0;
-      std::fprintf(stderr, "embed: %lld/%lld texts, %.1f texts/s, ETA %s\n", static_cast<long long>(done),
-                   static_cast<long long>(total), rate,
+      std::fprintf(stderr, "embed: %lld/%lld texts%s, %.1f texts/s, ETA %s\n", static_cast<long long>(done),
+                   static_cast<long long>(total), comm.size() > 1 ? " (rank 0's share)" : "", rate,
                    format_duration(rate > 0 ? (total - done) / rate : 0).c_str());
     };
     const std::vector<float> y = e->embed(in.texts, opts);
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     const int64_t n = static_cast<int64_t>(in.texts.size());
+    if (!comm.is_root()) return 0;
 
     if (o->out.empty()) {
       std::string s = "{\"model\": " + nlohmann::json(o->model).dump() + ", \"dims\": " + std::to_string(dims) +
