@@ -243,3 +243,143 @@ TEST(SearchCli, ManifestMismatchAndBadInputAreOneLineErrors) {
                                  "--chunk-tokens", "8", "--chunk-overlap", "8"}),
                         "--chunk-overlap");
 }
+
+// A folder of .txt/.md files, chunked: every chunk is a document "FILE#j"
+// with its parent and chunk number as metadata, within the token budget the
+// index records; --where on that metadata and on the folder's path works.
+TEST(SearchCli, FolderOfFilesIsChunkedAndFiltered) {
+  const std::string d = peft::test::temp_dir("search-cli");
+  fs::create_directories(d + "/docs/sub");
+  std::ifstream in(peft::test::shared_path("data/manpages-ir/corpus.jsonl"));
+  std::string line, long_text;
+  for (int i = 0; i < 3 && std::getline(in, line); ++i) long_text += nlohmann::json::parse(line)["text"].get<std::string>() + "\n";
+  peft::test::write_file(d + "/docs/long.txt", long_text);
+  peft::test::write_file(d + "/docs/sub/short.md", "# Mounting disks\nmount attaches a filesystem.\n");
+  peft::test::write_file(d + "/docs/ignored.json", "{}");
+  const std::string idx = d + "/idx";
+  auto r = run_cli({"index", "build", "--model", model(), "--corpus", d + "/docs", "--out", idx, "--chunk-tokens", "48",
+                    "--chunk-overlap", "8"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto i = info(idx);
+  EXPECT_EQ(i["manifest"]["chunk_tokens"], 48);
+  EXPECT_EQ(i["manifest"]["chunk_overlap"], 8);
+  const int64_t n = i["documents"];
+  EXPECT_GT(n, 4);  // the long file is several chunks, the short one is whole
+  // Every chunk of long.txt, in order, found through its metadata.
+  r = run_cli({"search", "--index", idx, "--query", "file", "--mode", "vector", "--exact", "-k", "1000", "--where",
+               "parent=long.txt", "--json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  std::set<std::string> chunks;
+  const auto found = nlohmann::json::parse(r.out);
+  for (const auto& h : found["results"]) chunks.insert(h["id"].get<std::string>());
+  EXPECT_EQ(int64_t(chunks.size()), n - 1);
+  for (int64_t j = 0; j < n - 1; ++j) EXPECT_TRUE(chunks.count("long.txt#" + std::to_string(j))) << j;
+  // The .md file is one document titled by its heading, found by BM25.
+  r = run_cli({"search", "--index", idx, "--query", "mount filesystem", "--mode", "bm25", "--where", "path=sub/short.md",
+               "--json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["results"].size(), 1u) << r.out;
+  EXPECT_EQ(j["results"][0]["id"], "sub/short.md");
+  EXPECT_EQ(j["results"][0]["title"], "Mounting disks");
+}
+
+// Done-when of the search issue: on the whole manpages-ir corpus, the HNSW
+// top 10 at the index's default settings holds at least 95% of the exact
+// top 10 (stories260K as the embedder, the corpus's own queries).
+TEST(SearchCli, HnswRecallAgainstExactOnManpagesIr) {
+  const std::string d = peft::test::temp_dir("search-cli"), idx = d + "/idx";
+  auto r = run_cli({"index", "build", "--model", model(), "--corpus", peft::test::shared_path("data/manpages-ir/corpus.jsonl"),
+                    "--out", idx, "--max-tokens", "64", "--quiet"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(info(idx)["documents"], 1100);
+  std::ifstream in(peft::test::shared_path("data/manpages-ir/queries.jsonl"));
+  std::string queries, line;
+  for (int i = 0; i < 400 && std::getline(in, line); ++i) queries += line + "\n";
+  peft::test::write_file(d + "/q.jsonl", queries);
+  auto top = [&](bool exact) {
+    std::vector<std::string> args = {"search", "--index", idx, "--queries", d + "/q.jsonl", "-k", "10", "--json"};
+    if (exact) args.push_back("--exact");
+    auto res = run_cli(args);
+    EXPECT_EQ(res.rc, 0) << res.err;
+    std::vector<std::set<std::string>> out;
+    std::istringstream s(res.out);
+    for (std::string l; std::getline(s, l);) {
+      std::set<std::string> ids;
+      const auto j = nlohmann::json::parse(l);
+      for (const auto& h : j["results"]) ids.insert(h["id"].get<std::string>());
+      EXPECT_EQ(ids.size(), 10u);
+      out.push_back(ids);
+    }
+    return out;
+  };
+  const auto approx = top(false), exact = top(true);
+  ASSERT_EQ(approx.size(), 400u);
+  ASSERT_EQ(exact.size(), 400u);
+  int64_t found = 0;
+  for (size_t q = 0; q < approx.size(); ++q)
+    for (const auto& id : exact[q]) found += approx[q].count(id);
+  EXPECT_GE(double(found) / 4000.0, 0.95);
+}
+
+// Copies of a positive under other ids (same text; and the same text with
+// one word more) are never mined as its negatives; --max-score caps the
+// negatives' cosine; the cosines written are the index's exact ones.
+TEST(SearchCli, MineNegativesSkipsNearDuplicatesAndHighScores) {
+  const std::string d = peft::test::temp_dir("search-cli");
+  const std::string corpus = corpus_slice(d, 300, 40, "a.jsonl"), idx = d + "/idx";
+  std::string body = peft::test::read_file(corpus), queries, qrels = "query-id\tcorpus-id\tscore\n";
+  std::istringstream lines(body);
+  int n = 0;
+  for (std::string line; std::getline(lines, line) && n < 10; ++n) {
+    auto doc = nlohmann::json::parse(line);
+    const std::string id = doc["_id"];
+    const std::string title = doc["title"];
+    const std::string query = title.empty() ? doc["text"].get<std::string>().substr(0, 60) : title;
+    queries += nlohmann::json{{"_id", "q-" + id}, {"text", query}}.dump() + "\n";
+    qrels += "q-" + id + "\t" + id + "\t1\n";
+    for (std::string tail : {"", " again"}) {
+      auto copy = doc;
+      copy["_id"] = "copy" + tail + "-" + id;
+      copy["text"] = doc["text"].get<std::string>() + tail;
+      body += copy.dump() + "\n";
+    }
+  }
+  peft::test::write_file(corpus, body);
+  peft::test::write_file(d + "/q.jsonl", queries);
+  peft::test::write_file(d + "/qrels.tsv", qrels);
+  auto r = run_cli({"index", "build", "--model", model(), "--corpus", corpus, "--out", idx, "--max-tokens", "64"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  for (std::string max_score : {"1", "0.5"}) {
+    SCOPED_TRACE(max_score);
+    r = run_cli({"mine-negatives", "--index", idx, "--queries", d + "/q.jsonl", "--qrels", d + "/qrels.tsv", "--out",
+                 d + "/t.jsonl", "--per-query", "3", "--max-score", max_score, "--margin", "0"});
+    ASSERT_EQ(r.rc, 0) << r.err;
+    std::ifstream t(d + "/t.jsonl");
+    int triplets = 0;
+    for (std::string line; std::getline(t, line); ++triplets) {
+      auto j = nlohmann::json::parse(line);
+      const std::string pos = j["positive_id"], neg = j["negative_id"];
+      EXPECT_NE(neg, "copy-" + pos) << line;
+      EXPECT_NE(neg, "copy again-" + pos) << line;
+      EXPECT_NE(j["negative"], j["positive"]);
+      EXPECT_LE(j["negative_cos"].get<double>(), std::stod(max_score));
+      EXPECT_EQ(j["positive_id"], j["query_id"].get<std::string>().substr(2));
+      // The cosine is the one an exact search of the query reports.
+      auto s = run_cli({"search", "--index", idx, "--query", j["anchor"], "--exact", "-k", "100", "--json"});
+      ASSERT_EQ(s.rc, 0) << s.err;
+      bool seen = false;
+      const auto hits = nlohmann::json::parse(s.out);
+      for (const auto& h : hits["results"]) {
+        if (h["id"] != j["negative_id"]) continue;
+        seen = true;
+        EXPECT_NEAR(h["score"].get<double>(), j["negative_cos"].get<double>(), 1e-5);
+      }
+      EXPECT_TRUE(seen) << line;
+    }
+    EXPECT_GT(triplets, 0);
+    if (max_score == "1") {
+      EXPECT_EQ(triplets, 30) << r.out;
+    }
+  }
+}

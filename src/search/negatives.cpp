@@ -9,12 +9,21 @@
 
 namespace peft {
 
+namespace {
+double dot(const float* a, const float* b, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += double(a[i]) * b[i];
+  return s;
+}
+}  // namespace
+
 std::vector<Triplet> mine_hard_negatives(Searcher& s, const std::vector<std::pair<std::string, std::string>>& queries,
                                          const std::map<std::string, std::vector<std::string>>& positives,
                                          const MineSettings& o, MineStats* stats) {
   if (o.per_query < 1) fail("search", "--per-query must be >= 1");
   if (o.skip_top < 0) fail("search", "--skip-top must be >= 0");
   if (!(o.margin >= 0 && o.margin < 1)) fail("search", "--margin must be in [0, 1)");
+  if (!(o.near_duplicate > 0 && o.near_duplicate <= 1)) fail("search", "--near-duplicate must be in (0, 1]");
   MineStats st;
   SearchIndex& idx = s.index();
   const int64_t dims = s.manifest().dims;
@@ -51,16 +60,19 @@ std::vector<Triplet> mine_hard_negatives(Searcher& s, const std::vector<std::pai
     ++st.queries;
     // cos(q, p) for each positive (both unit vectors once the query is
     // normalised, as the index normalises it).
-    std::vector<double> pos_score;
+    std::vector<double> pos_score, ceiling;
+    std::vector<std::vector<float>> pos_vec;
     double qq = 0;
     for (int64_t i = 0; i < dims; ++i) qq += double(q[i]) * q[i];
     for (const auto& p : j.pos) {
-      const auto pv = idx.vector(p.id);
-      double dot = 0;
-      for (int64_t i = 0; i < dims; ++i) dot += double(q[i]) * pv[size_t(i)];
-      pos_score.push_back(qq > 0 ? dot / std::sqrt(qq) : 0);
+      pos_vec.push_back(idx.vector(p.id));
+      const double c = qq > 0 ? dot(q, pos_vec.back().data(), dims) / std::sqrt(qq) : 0;
+      pos_score.push_back(c);
+      // (1 - margin) cos(q, p) for a positive cosine; for a negative one,
+      // still `margin` of its size below it.
+      ceiling.push_back(c - o.margin * std::fabs(c));
     }
-    const double lowest_pos = *std::min_element(pos_score.begin(), pos_score.end());
+    const double lowest_ceiling = *std::min_element(ceiling.begin(), ceiling.end());
     // Candidates, in rank order, after the skip; the search widens until
     // every positive can get per_query negatives below its margin (a weak
     // model may rank many documents above a positive) or the index is done.
@@ -87,7 +99,7 @@ std::vector<Triplet> mine_hard_negatives(Searcher& s, const std::vector<std::pai
           if (d && d->meta.contains("parent") && j.pos_ids.count(d->meta["parent"].get<std::string>())) continue;
         }
         cands.push_back(&h);
-        if (h.score <= o.max_score && h.score < (1 - o.margin) * lowest_pos) ++usable;
+        if (h.score <= o.max_score && h.score < lowest_ceiling) ++usable;
       }
       if (usable >= o.per_query || req.k >= total || o.depth > 0) break;
       depth *= 4;
@@ -98,9 +110,13 @@ std::vector<Triplet> mine_hard_negatives(Searcher& s, const std::vector<std::pai
       for (const SearchHit* h : cands) {
         if (taken == o.per_query) break;
         if (h->score > o.max_score) continue;
-        if (h->score >= (1 - o.margin) * pos_score[pi]) continue;
+        if (h->score >= ceiling[pi]) continue;
         auto neg = idx.get(h->id);
         if (!neg) continue;
+        // A near-duplicate of the positive (same text, or stored vectors
+        // with cosine >= near_duplicate) is no negative, whatever q says.
+        if (document_embed_text(*neg) == document_embed_text(p)) continue;
+        if (o.near_duplicate < 1 && dot(idx.vector(h->id).data(), pos_vec[pi].data(), dims) >= o.near_duplicate) continue;
         Triplet t;
         t.query_id = j.id;
         t.positive_id = p.id;

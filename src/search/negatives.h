@@ -11,9 +11,12 @@
 //                 test below or the index is exhausted), minus the first `skip_top` ranks (often unlabelled
 //                 positives), minus every document in P (a chunk counts as
 //                 its "parent" document), minus a document whose id is q's
-//   keep d iff  cos(q, d) <= max_score  and  cos(q, d) < (1 - margin) cos(q, p)
+//   keep d iff  cos(q, d) <= max_score
+//               and cos(q, d) < cos(q, p) - margin |cos(q, p)|
 //               (a negative scoring about as high as the positive is more
 //               likely an unlabelled positive or a near-duplicate of p)
+//               and d is no near-duplicate of p: not the same text, and
+//               cos(d, p) < near_duplicate (stored vectors, unit length)
 //   negatives   = the best `per_query` of what is kept, best first
 // Each (q, p, negative) is one triplet; texts are what the index embeds
 // (title and text joined, corpus.h).
@@ -32,6 +35,7 @@ struct MineSettings {
   int64_t skip_top = 0;     // ranks skipped before choosing
   double max_score = 1.0;   // candidates scoring above are skipped
   double margin = 0.05;     // relative margin below the positive's score
+  double near_duplicate = 0.98;  // cos(d, p) at or above: d is p again
   int64_t depth = 0;        // candidates looked at; 0 = skip_top + 4 per_query + |P| + 20
 };
 

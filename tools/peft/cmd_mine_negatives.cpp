@@ -24,7 +24,7 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("--index", o->index, "the index folder (its model embeds the queries)")->required();
   app.add_option("--queries", o->queries, "queries.jsonl (_id, text)")->required();
   app.add_option("--qrels", o->qrels, "qrels TSV (query-id, corpus-id, score; grade > 0 = positive)")->required();
-  app.add_option("--out", o->out, "triplets JSONL: {\"anchor\", \"positive\", \"negative\"}")->required();
+  app.add_option("--out", o->out, "triplets JSONL: anchor, positive, negative (what peft train reads), their ids and cosines")->required();
   app.add_option("--per-query", o->mine.per_query, "negatives per (query, positive)")->check(kPositive);
   app.add_option("--skip-top", o->mine.skip_top, "ranks skipped before choosing (likely unlabelled positives)")
       ->check(kNonNegative);
@@ -32,6 +32,9 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("--margin", o->mine.margin,
                  "skip candidates scoring >= (1 - margin) x the positive's cosine (near-duplicates of it)")
       ->check(CLI::Range(0.0, 0.999));
+  app.add_option("--near-duplicate", o->mine.near_duplicate,
+                 "skip candidates whose cosine to the positive is at least this (1 = only identical texts)")
+      ->check(CLI::Range(0.001, 1.0));
   app.add_option("--depth", o->mine.depth, "candidates looked at per query (0 = enough for the settings)")
       ->check(kNonNegative);
   add_common_options(app, o->common);
@@ -51,7 +54,12 @@ std::function<int()> setup(CLI::App& app) {
     const auto triplets = mine_hard_negatives(*s, queries, positives, o->mine, &st);
     std::string body;
     for (const auto& t : triplets)
-      body += nlohmann::json{{"anchor", t.anchor}, {"positive", t.positive}, {"negative", t.negative}}.dump() + "\n";
+      body += nlohmann::ordered_json{{"anchor", t.anchor},         {"positive", t.positive},
+                                     {"negative", t.negative},     {"query_id", t.query_id},
+                                     {"positive_id", t.positive_id}, {"negative_id", t.negative_id},
+                                     {"positive_cos", t.positive_score}, {"negative_cos", t.negative_score}}
+                  .dump() +
+              "\n";
     write_file_atomic(o->out, body);
     std::printf("wrote %lld triplets for %lld queries to %s", (long long)st.triplets, (long long)st.queries, o->out.c_str());
     if (st.skipped_queries) std::printf(" (%lld queries had no positive in the index)", (long long)st.skipped_queries);
