@@ -320,6 +320,25 @@ TEST(SearchCli, HnswRecallAgainstExactOnManpagesIr) {
   for (size_t q = 0; q < approx.size(); ++q)
     for (const auto& id : exact[q]) found += approx[q].count(id);
   EXPECT_GE(double(found) / 4000.0, 0.95);
+
+  // `peft eval retrieval --index --exact` ranks as the model evaluation
+  // does without an index (embed/model_eval.h): the same metrics (this toy
+  // model ranks poorly, so they are small; they agree to the last digits).
+  const std::string data = peft::test::shared_path("data/manpages-ir");
+  auto ev = run_cli({"eval", "retrieval", "--index", idx, "--exact", "--queries", data + "/queries.jsonl", "--qrels",
+                     data + "/qrels.tsv", "--json"});
+  ASSERT_EQ(ev.rc, 0) << ev.err;
+  auto direct = run_cli({"eval", "retrieval", "--model", model(), "--corpus", data + "/corpus.jsonl", "--queries",
+                         data + "/queries.jsonl", "--qrels", data + "/qrels.tsv", "--max-length", "64", "--json",
+                         "--quiet"});
+  ASSERT_EQ(direct.rc, 0) << direct.err;
+  auto last = [](const std::string& out) {
+    return nlohmann::json::parse(out.substr(out.rfind('{', out.rfind("\"queries\""))));
+  };
+  const auto a = last(ev.out), b = last(direct.out);
+  EXPECT_EQ(a["queries"], b["queries"]);
+  for (const char* k : {"ndcg@10", "mrr@10", "recall@1", "recall@10", "recall@100", "map@100"})
+    EXPECT_NEAR(a[k].get<double>(), b[k].get<double>(), 1e-6) << k << "\n" << ev.out << "\n" << direct.out;
 }
 
 // Copies of a positive under other ids (same text; and the same text with
