@@ -1,8 +1,11 @@
-// `peft report` end to end: real runs of peft train drawn into a page with a
-// heat-map cell per adapted module, and bad input answered with one line.
+// `peft report` end to end: real runs of peft train (LLM and embedding)
+// drawn into a page with a heat-map cell per adapted module, every
+// embedding pair and vector, and bad input answered with one line.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "html_check.h"
 #include "test_util.h"
@@ -52,6 +55,68 @@ TEST(ReportCli, RealRunsGiveAWellFormedPageWithAHeatCellPerAdaptedModule) {
   EXPECT_NE(html.find("A [8, 64]"), std::string::npos);
   EXPECT_NE(html.find("B [64, 8]"), std::string::npos);
   EXPECT_NE(html.find("W [64, 64]"), std::string::npos);
+}
+
+// A real embedding run: stories260K as a mean-pooled decoder embedder,
+// LoRA with mnrl on the manpages-ir training qrels for a few steps,
+// evaluated on its test qrels (peft train --task embedding).
+std::string train_embedding(const std::string& out) {
+  CliResult r = run_cli({"train", "--task", "embedding", "--model", shared_path("models/stories260K.gguf"), "--data",
+                         shared_path("data/manpages-ir"), "--eval-retrieval", shared_path("data/manpages-ir"),
+                         "--method", "lora", "--loss", "mnrl", "--steps", "6", "--eval-every", "3", "--max-length",
+                         "48", "--batch-size", "16", "--lr", "5e-3", "--rank", "8", "--targets", "q,k,v,o,up,down",
+                         "--seed", "1", "--pooling", "mean", "-q", "--out", out});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  return out;
+}
+
+TEST(ReportCli, RealEmbeddingRunDrawsEveryPairAndVectorAndItsMetrics) {
+  const std::string d = temp_dir("report_cli_emb");
+  train_embedding(d + "/emb");
+  train(d + "/llm", "lora");
+  CliResult r = run_cli({"report", d + "/emb", d + "/llm", "-o", d + "/report.html"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const std::string html = read_file(d + "/report.html");
+  EXPECT_EQ(xml_problem(html), "");
+  EXPECT_TRUE(external_references(html).empty());
+  const nlohmann::json e = nlohmann::json::parse(read_file(d + "/emb/embedding_eval.json"));
+  const nlohmann::json s = nlohmann::json::parse(read_file(d + "/emb/summary.json"));
+  // Every sampled query and document of each phase on the PCA plane, every
+  // pair in the histograms.
+  const auto pca = charts(html, "pca");
+  ASSERT_EQ(pca.size(), 1u);
+  const auto hist = charts(html, "cosine-histogram");
+  ASSERT_EQ(hist.size(), 1u);
+  for (const std::string phase : {"before", "after"}) {
+    const std::string ph = "data-phase=\"" + phase + "\"";
+    EXPECT_EQ(elements(pca[0], "circle", {"class=\"pca-query\"", ph}).size(), e[phase]["queries"].size());
+    EXPECT_EQ(elements(pca[0], "rect", {"class=\"pca-doc\"", ph}).size(), e[phase]["documents"].size());
+    for (const std::string pairs : {"positive", "negative"}) {
+      size_t n = 0;
+      for (const auto& t : elements(hist[0], "rect", {"class=\"hist-bar\"", ph, "data-pairs=\"" + pairs + "\""}))
+        n += std::stoul(attr(t, "data-count"));
+      EXPECT_EQ(n, e[phase][pairs + "_cos"].size()) << phase << " " << pairs;
+    }
+  }
+  // Six retrieval metrics, two bars each, for the embedding run only; its
+  // nDCG@10 at each of its three evaluations (steps 0, 3, 6).
+  const auto bars = charts(html, "metric-before-after");
+  ASSERT_EQ(bars.size(), 1u);
+  EXPECT_EQ(elements(bars[0], "rect", {"class=\"bar\"", "data-run=\"0\""}).size(), 12u);
+  EXPECT_EQ(elements(bars[0], "rect", {"class=\"bar\"", "data-run=\"1\""}).size(), 0u);
+  const auto curve = charts(html, "metric-steps-ndcg@10");
+  ASSERT_EQ(curve.size(), 1u);
+  EXPECT_EQ(elements(curve[0], "circle", {"class=\"eval-point\"", "data-run=\"0\""}).size(), 3u);
+  char want[64];
+  std::snprintf(want, sizeof want, "%.4f → %.4f", s["eval_before"]["ndcg@10"].get<double>(),
+                s["eval_after"]["ndcg@10"].get<double>());
+  EXPECT_NE(html.find(want), std::string::npos) << want;
+  // Where the update went: q,k,v,o,up,down of stories260K's 5 layers.
+  const auto maps = charts(html, "heatmap");
+  ASSERT_EQ(maps.size(), 2u);
+  EXPECT_EQ(elements(maps[0], "rect", {"class=\"cell\""}).size(), 30u);
+  // The method picture with the embedder's shapes (stories260K's q: [64, 64], rank 8).
+  EXPECT_NE(html.find("A [8, 64]"), std::string::npos);
 }
 
 TEST(ReportCli, MissingFolderIsAOneLineError) {
