@@ -1,9 +1,8 @@
-// Model evaluation wiring: evaluate_retrieval equals a brute-force cosine
-// ranking of the embedder's own embeddings scored by evaluate_run (the
-// metrics themselves are checked in test_eval_metrics); evaluate_sts equals
-// the correlations of explicitly computed cosines; `peft eval retrieval`
-// and `peft eval sts` run stories260K as a decoder embedder on the real
-// manpages-ir and STS-B files; bad input exits 2 with one line.
+// The library calls the trainer uses (model_eval.h): evaluate_retrieval
+// equals a brute-force cosine ranking of the embedder's own embeddings
+// scored by evaluate_run (the metrics themselves are checked in
+// test_eval_metrics); evaluate_sts equals the correlations of explicitly
+// computed cosines. The CLI against numpy is test_eval_model_cli.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -20,7 +19,6 @@
 #include "test_util.h"
 
 using namespace peft;
-using peft::test::run_cli;
 using peft::test::shared_path;
 using peft::test::temp_dir;
 using peft::test::write_file;
@@ -49,12 +47,6 @@ BeirSet small_set(const std::string& dir) {
   write_file(dir + "/queries.jsonl", queries);
   write_file(dir + "/qrels.tsv", qrels);
   return read_beir_folder(dir, "test");
-}
-
-nlohmann::ordered_json last_json(const std::string& out) {
-  size_t end = out.find_last_not_of('\n');
-  size_t start = out.rfind('\n', end);
-  return nlohmann::ordered_json::parse(out.substr(start == std::string::npos ? 0 : start + 1, end + 1 - (start + 1)));
 }
 
 }  // namespace
@@ -124,46 +116,4 @@ TEST(ModelEval, StsEqualsExplicitCosines) {
   }
   EXPECT_NEAR(got.spearman, spearman(gold, cosine), 1e-3);
   EXPECT_NEAR(got.pearson, pearson(gold, cosine), 1e-5);
-}
-
-TEST(EvalCli, Stories260KOnManpagesIrAndStsb) {
-  const std::string model = shared_path("models/stories260K.gguf");
-  test::CliResult r = run_cli({"eval", "retrieval", "--model", model, "--data", shared_path("data/manpages-ir"),
-                               "--split", "test", "--max-length", "128", "--json"});
-  ASSERT_EQ(r.rc, 0) << r.err;
-  nlohmann::ordered_json j = last_json(r.out);
-  EXPECT_EQ(j["queries"], 216);
-  for (const char* k : {"ndcg@10", "mrr@10", "recall@1", "recall@10", "recall@100", "map@100"}) {
-    EXPECT_GE(j[k].get<double>(), 0.0) << k;
-    EXPECT_LE(j[k].get<double>(), 1.0) << k;
-  }
-  EXPECT_LE(j["recall@1"].get<double>(), j["recall@10"].get<double>());
-  EXPECT_LE(j["recall@10"].get<double>(), j["recall@100"].get<double>());
-
-  r = run_cli({"eval", "sts", "--model", model, "--data", shared_path("data/stsb/sts-dev.csv"), "--max-length", "64",
-               "--json"});
-  ASSERT_EQ(r.rc, 0) << r.err;
-  j = last_json(r.out);
-  EXPECT_EQ(j["pairs"], 1500);
-  EXPECT_TRUE(j["spearman"].is_number());
-  EXPECT_TRUE(j["pearson"].is_number());
-}
-
-TEST(EvalCli, ModelBadInput) {
-  const std::string t = temp_dir("evalbad");
-  test::CliResult r = run_cli({"eval", "sts", "--model", t, "--data", shared_path("data/stsb/sts-dev.csv")});
-  EXPECT_EQ(r.rc, 2);
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-  write_file(t + "/pairs.jsonl", "{\"sentence1\": \"a\", \"score\": 1}\n");
-  r = run_cli({"eval", "sts", "--model", shared_path("models/stories260K.gguf"), "--data", t + "/pairs.jsonl"});
-  EXPECT_EQ(r.rc, 2);
-  EXPECT_EQ(r.err, "error: [data] " + t + "/pairs.jsonl:1: record has no \"sentence2\" field\n");
-  r = run_cli({"eval", "retrieval", "--model", shared_path("models/stories260K.gguf"), "--bm25", "--data",
-               shared_path("data/manpages-ir")});
-  EXPECT_EQ(r.rc, 2);
-  EXPECT_EQ(r.err, "error: [eval] retrieval: give --model M (an embedding model) or --bm25, one of the two\n");
-  r = run_cli({"eval", "retrieval", "--model", shared_path("models/stories260K.gguf"), "--data",
-               shared_path("data/manpages-ir"), "--dims", "100000"});
-  EXPECT_EQ(r.rc, 2);
-  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
