@@ -21,8 +21,10 @@ const char* kind_name(const nlohmann::ordered_json& v) {
 }
 
 // nlohmann's messages start with "[json.exception.parse_error.101] "; the
-// part after it says what and where within the line.
-std::string parse_problem(const nlohmann::ordered_json::parse_error& e) {
+// part after it says what and where within the line. Parsing throws
+// out_of_range too (a number beyond a double, "1e999"), so every
+// nlohmann exception is bad input here.
+std::string parse_problem(const nlohmann::ordered_json::exception& e) {
   std::string m = e.what();
   size_t close = m.find("] ");
   if (m.rfind("[json.exception", 0) == 0 && close != std::string::npos) m = m.substr(close + 2);
@@ -48,7 +50,7 @@ std::vector<JsonlRecord> parse_jsonl(const std::string& text_in, const std::stri
     nlohmann::ordered_json all;
     try {
       all = nlohmann::ordered_json::parse(text.begin(), text.end());
-    } catch (const nlohmann::ordered_json::parse_error& e) {
+    } catch (const nlohmann::ordered_json::exception& e) {
       fail("data", path + ": " + parse_problem(e));
     }
     int64_t i = 0;
@@ -72,7 +74,7 @@ std::vector<JsonlRecord> parse_jsonl(const std::string& text_in, const std::stri
     nlohmann::ordered_json v;
     try {
       v = nlohmann::ordered_json::parse(l.begin(), l.end());
-    } catch (const nlohmann::ordered_json::parse_error& e) {
+    } catch (const nlohmann::ordered_json::exception& e) {
       fail_at(path, line, parse_problem(e));
     }
     if (!v.is_object()) fail_at(path, line, std::string("line is ") + kind_name(v) + ", expected a JSON object");

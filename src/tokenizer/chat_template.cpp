@@ -123,7 +123,7 @@ std::string ChatTemplate::render(const nlohmann::ordered_json& context, const Ch
   if (!nodes_) fail("template", "render called on an empty ChatTemplate");
   if (!context.is_object()) fail("template", name_ + ": the context must be a JSON object of variables");
   jinja::Value ctx = jinja::Value::from_json(context);
-  jinja::Interpreter in(options.now);
+  jinja::Interpreter in(options.now, {options.max_steps, options.max_bytes});
   try {
     std::string text = in.render(*nodes_, ctx.obj());
     if (options.generation_spans) *options.generation_spans = in.generation_spans();

@@ -30,6 +30,13 @@ struct ChatRenderOptions {
   // {% generation %} blocks: the assistant turns transformers masks with
   // return_assistant_tokens_mask (empty when the template has no such blocks).
   std::vector<std::pair<size_t, size_t>>* generation_spans = nullptr;
+  // Bounds that end a runaway template (a crafted tokenizer_config.json) with
+  // one error instead of a hang or exhausted memory: the evaluation steps
+  // (statements and expressions entered; a real template over a long
+  // conversation takes tens of thousands) and the bytes of the rendered
+  // text or of any one string value.
+  int64_t max_steps = 5'000'000;
+  size_t max_bytes = size_t{64} << 20;
 };
 
 // What transformers' apply_chat_template adds to the variables.

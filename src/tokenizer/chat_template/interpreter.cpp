@@ -13,7 +13,6 @@ namespace {
 constexpr int kMaxCallDepth = 200;              // nested macro calls
 constexpr int kMaxFrames = 2000;                // nested statements and expressions, macros included
 constexpr int64_t kMaxRange = 1'000'000;        // items range() or list repetition may build
-constexpr size_t kMaxOutput = size_t{1} << 30;  // bytes a render may produce
 
 [[noreturn]] void eval_fail(const std::string& msg) { throw EvalError(msg); }
 
@@ -147,12 +146,16 @@ Interpreter::Flow Interpreter::exec_list(const NodeList& nodes, Scope& scope, st
   for (auto& n : nodes) {
     Flow f = exec(*n, scope, out);
     if (f != Flow::Normal) return f;
-    if (out.size() > kMaxOutput) eval_fail("rendered text is larger than 1 GiB");
+    if (out.size() > limits_.max_bytes)
+      eval_fail("rendered text is larger than " + std::to_string(limits_.max_bytes) + " bytes");
   }
   return Flow::Normal;
 }
 
 Interpreter::Deeper::Deeper(Interpreter& in) : in_(in) {
+  if (++in_.steps_ > in_.limits_.max_steps)
+    eval_fail("template took more than " + std::to_string(in_.limits_.max_steps) +
+              " steps (a loop that does not end?)");
   if (++in_.rdepth_ > kMaxFrames) {
     --in_.rdepth_;
     eval_fail("template recursion too deep");
@@ -489,7 +492,7 @@ Value Interpreter::eval_binary(const std::string& op, const Value& a, const Valu
     if (seq && is_intlike(*cnt)) {
       int64_t n = std::max<int64_t>(cnt->as_int(), 0);
       size_t unit = seq->is_string() ? seq->str().size() : seq->arr().size();
-      if (unit && (static_cast<uint64_t>(n) > kMaxOutput / unit ||
+      if (unit && (static_cast<uint64_t>(n) > limits_.max_bytes / unit ||
                    (seq->is_array() && static_cast<uint64_t>(n) * unit > static_cast<uint64_t>(kMaxRange))))
         eval_fail("repetition too large");
       if (seq->is_string()) {
@@ -569,6 +572,20 @@ Value Interpreter::eval_compare(const std::string& op, const Value& a, const Val
 }
 
 Value Interpreter::eval(const Expr& e, Scope& scope) {
+  Value v = eval_node(e, scope);
+  if (v.is_string() && v.str().size() > limits_.max_bytes) {
+    line_ = e.line;
+    eval_fail("a string of " + std::to_string(v.str().size()) + " bytes is larger than the limit of " +
+              std::to_string(limits_.max_bytes));
+  }
+  if (v.is_array() && static_cast<int64_t>(v.arr().size()) > kMaxRange) {
+    line_ = e.line;
+    eval_fail("a list of " + std::to_string(v.arr().size()) + " items is longer than " + std::to_string(kMaxRange));
+  }
+  return v;
+}
+
+Value Interpreter::eval_node(const Expr& e, Scope& scope) {
   Deeper guard(*this);
   switch (e.kind) {
     case Expr::Kind::Literal: return e.value;

@@ -36,10 +36,18 @@ struct Scope {
   }
 };
 
+// What one render may spend: evaluation steps (statements and expressions
+// entered) and bytes of output or of any one string value.
+struct Limits {
+  int64_t max_steps = 5'000'000;
+  size_t max_bytes = size_t{64} << 20;
+};
+
 class Interpreter {
  public:
   // now: what strftime_now() reports; the system clock when absent.
-  explicit Interpreter(std::optional<std::chrono::system_clock::time_point> now) : now_(now) {}
+  explicit Interpreter(std::optional<std::chrono::system_clock::time_point> now, Limits limits = {})
+      : now_(now), limits_(limits) {}
 
   // Renders `nodes` with `context`'s keys as the top-level variables.
   std::string render(const NodeList& nodes, const Object& context);
@@ -51,7 +59,11 @@ class Interpreter {
   // Line of the expression or statement being evaluated (for errors).
   int line() const { return line_; }
 
+  // Evaluates e; a string longer than the byte limit or a list longer than
+  // range()'s bound is an error here, so doubling a value in a loop stops
+  // within one step of the limit.
   Value eval(const Expr& e, Scope& scope);
+  size_t max_bytes() const { return limits_.max_bytes; }
   // Calls a function value (macro, builtin, method) with evaluated arguments.
   Value call(const Value& fn, CallArgs& args);
 
@@ -72,6 +84,7 @@ class Interpreter {
   void exec_for(const Node& n, Scope& scope, std::string& out, Flow& flow);
   void assign(const Expr& target, Value v, Scope& scope);
   Value make_macro(const Node& n, Scope& defining_scope);
+  Value eval_node(const Expr& e, Scope& scope);
   Value eval_call(const Expr& e, Scope& scope, const Value* caller);
   CallArgs eval_args(const Expr& e, Scope& scope);  // e.args[1..], *args, kwargs, **kwargs
   Value eval_binary(const std::string& op, const Value& a, const Value& b);
@@ -79,6 +92,8 @@ class Interpreter {
   Value slice(const Value& obj, const Value& start, const Value& stop, const Value& step);
 
   std::optional<std::chrono::system_clock::time_point> now_;
+  Limits limits_;
+  int64_t steps_ = 0;  // exec/eval frames entered so far, bounded by limits_.max_steps
   Scope globals_;
   Scope* root_ = nullptr;
   std::string* root_out_ = nullptr;

@@ -1,0 +1,92 @@
+// Regression tests for what fuzzing found (docs/fuzzing.md, fuzz/): each bug
+// the fuzz targets turned up is replayed here, from its minimised input in
+// tests/data/fuzz/ where the input is a file, and must now end in one
+// "[area] ..." InputError. Also the limits a crafted chat template meets
+// (steps, string and output size).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "core/error.h"
+#include "data/jsonl.h"
+#include "data/records.h"
+#include "test_util.h"
+#include "tokenizer/chat_template.h"
+
+namespace peft {
+namespace {
+
+// A minimised fuzz input kept in tests/data/fuzz/.
+std::string fuzz_input(const std::string& name) { return std::string(PEFT_SOURCE_DIR) + "/tests/data/fuzz/" + name; }
+
+// The InputError message fn throws; fails the test on any other outcome.
+template <class Fn>
+std::string input_error(Fn&& fn) {
+  try {
+    fn();
+  } catch (const InputError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not an InputError: " << e.what();
+    return "";
+  }
+  ADD_FAILURE() << "no error";
+  return "";
+}
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// fuzz_jsonl: a number beyond a double made nlohmann throw out_of_range,
+// which the JSONL reader did not catch (only parse_error).
+TEST(FuzzRegressions, JsonlNumberOverflowIsOneDataError) {
+  const std::string path = fuzz_input("jsonl_number_overflow.jsonl");
+  std::string e = input_error([&] { read_jsonl(path); });
+  EXPECT_EQ(e.rfind("[data] ", 0), 0u) << e;
+  EXPECT_TRUE(ends_with(e, ":1: not valid JSON (number overflow parsing '8e9999999999')")) << e;
+  e = input_error([&] { read_records(path, FieldNames{}); });
+  EXPECT_TRUE(ends_with(e, ":1: not valid JSON (number overflow parsing '8e9999999999')")) << e;
+}
+
+std::string template_error(const std::string& tmpl, const ChatRenderOptions& opt = {}) {
+  try {
+    ChatTemplate::from_string(tmpl).render(nlohmann::ordered_json::object(), opt);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "(rendered)";
+}
+
+TEST(FuzzTemplateLimits, LoopsThatDoNotEndStopAtTheStepLimit) {
+  // A million times a million iterations: hours without a bound.
+  EXPECT_EQ(template_error("{% for i in range(1000000) %}{% for j in range(1000000) %}{% endfor %}{% endfor %}"),
+            "[template] template:1: template took more than 5000000 steps (a loop that does not end?)");
+  ChatRenderOptions small;
+  small.max_steps = 1000;
+  EXPECT_EQ(template_error("{% for i in range(400) %}{{ i }}{% endfor %}", small),
+            "[template] template:1: template took more than 1000 steps (a loop that does not end?)");
+  // The same template within the limit renders.
+  small.max_steps = 10000;
+  EXPECT_NE(template_error("{% for i in range(400) %}{{ i }}{% endfor %}", small).rfind("[template]", 0), 0u);
+}
+
+TEST(FuzzTemplateLimits, ValuesThatDoubleStopAtTheByteLimit) {
+  // Doubling a string 40 times would ask for a terabyte.
+  EXPECT_EQ(template_error("{% set ns = namespace(s='xxxxxxxx') %}{% for i in range(40) %}"
+                           "{% set ns.s = ns.s ~ ns.s %}{% endfor %}"),
+            "[template] template:1: a string of 134217728 bytes is larger than the limit of 67108864");
+  EXPECT_EQ(template_error("{% set ns = namespace(l=[1]) %}{% for i in range(40) %}"
+                           "{% set ns.l = ns.l + ns.l %}{% endfor %}"),
+            "[template] template:1: a list of 1048576 items is longer than 1000000");
+  ChatRenderOptions small;
+  small.max_bytes = 100;
+  EXPECT_EQ(template_error("{% for i in range(30) %}{{ 'abcd' }}{% endfor %}", small),
+            "[template] template:1: rendered text is larger than 100 bytes");
+  EXPECT_EQ(template_error("{{ 'abcd' * 30 }}", small), "[template] template:1: repetition too large");
+}
+
+}  // namespace
+}  // namespace peft
