@@ -209,7 +209,7 @@ def handmade(root):
                      "{% endfor %}{{ ns.n }}{% raw %}{{ not parsed }}{% endraw %}",
         "strftime": "{{ strftime_now('%Y-%m-%d') }}{{ raise_exception('x') if false else 'ok' }}"
                     "{%- if messages[0]['content'] is string -%}s{%- elif x is defined -%}d{%- else -%}e{%- endif -%}",
-        "nested_loops": "{% for i in range(100) %}{% for j in range(100) %}{{ i * j }}{% endfor %}{% endfor %}",
+        "nested_loops": "{% for i in range(20) %}{% for j in range(20) %}{{ i * j }}{% endfor %}{% endfor %}",
         "call_block": "{% macro w() %}[{{ caller() }}]{% endmacro %}{% call w() %}in{% endcall %}"
                       "{% filter upper %}up{% endfilter %}{% generation %}g{% endgeneration %}",
     }

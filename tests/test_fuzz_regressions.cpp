@@ -12,6 +12,8 @@
 #include "core/error.h"
 #include "data/jsonl.h"
 #include "data/records.h"
+#include "io/gguf.h"
+#include "model/llama.h"
 #include "test_util.h"
 #include "tokenizer/chat_template.h"
 
@@ -58,6 +60,17 @@ std::string template_error(const std::string& tmpl, const ChatRenderOptions& opt
     return e.what();
   }
   return "(rendered)";
+}
+
+// fuzz_gguf: a tiny model whose block_count says 8388609 layers made the
+// loader allocate every layer (gigabytes) before finding the tensors
+// missing; the configuration is now checked against the file first.
+TEST(FuzzRegressions, GgufLayerCountBeyondTheFileFailsBeforeAllocating) {
+  auto f = GgufFile::open(fuzz_input("gguf_block_count_8388609.gguf"));
+  std::string e = input_error([&] { load_llama_gguf<float>(*f); });
+  EXPECT_EQ(e.rfind("[model] ", 0), 0u) << e;
+  EXPECT_NE(e.find("8388609 layers"), std::string::npos) << e;
+  EXPECT_NE(e.find("weights, but its tensors hold 760"), std::string::npos) << e;
 }
 
 TEST(FuzzTemplateLimits, LoopsThatDoNotEndStopAtTheStepLimit) {

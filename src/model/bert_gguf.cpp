@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "io/gguf.h"
 #include "model/bert_load.h"
+#include "model/weights_fit.h"
 
 namespace peft {
 
@@ -56,7 +57,15 @@ ops::PoolMode bert_gguf_pooling(const GgufFile& f) {
 
 template <typename T>
 std::unique_ptr<BertModel<T>> load_bert_gguf(const GgufFile& f) {
-  auto m = std::make_unique<BertModel<T>>(bert_config_from_gguf(f));
+  BertConfig c = bert_config_from_gguf(f);
+  // Embeddings (tokens, positions) and per layer q, k, v, o and the two
+  // feed-forward matrices: checked against the file before allocating.
+  const double d = static_cast<double>(c.dim), h = static_cast<double>(c.hidden_dim);
+  const double need = (static_cast<double>(c.vocab_size) + static_cast<double>(c.max_positions)) * d +
+                      static_cast<double>(c.n_layers) * (4 * d * d + 2 * d * h);
+  check_gguf_holds_weights(f, need, "bert: dim " + std::to_string(c.dim) + ", hidden " + std::to_string(c.hidden_dim) +
+                                        ", " + std::to_string(c.n_layers) + " layers");
+  auto m = std::make_unique<BertModel<T>>(c);
   for (Param<T>* p : m->base_params()) {
     const GgufTensorInfo* info = f.find_tensor(p->name);
     if (!info && p == &m->type_embd) continue;  // no token types: the zero row

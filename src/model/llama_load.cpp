@@ -6,6 +6,7 @@
 #include "core/rng.h"
 #include "io/gguf.h"
 #include "model/llama.h"
+#include "model/weights_fit.h"
 
 namespace peft {
 
@@ -32,6 +33,8 @@ void load_param(const GgufFile& f, Param<T>& p) {
 template <typename T>
 std::unique_ptr<LlamaModel<T>> load_llama_gguf(const GgufFile& f) {
   LlamaConfig cfg = config_from_gguf(f);
+  cfg.validate();
+  check_gguf_holds_weights(f, llama_weight_count(cfg), cfg.describe());
   auto m = std::make_unique<LlamaModel<T>>(cfg);
   for (Param<T>* p : m->base_params()) load_param(f, *p);
   return m;

@@ -82,6 +82,10 @@ Array iterate(const Value& v) {
       return keys;
     }
     case Value::Kind::String: {
+      // One Value per character is ~100 bytes a byte: bounded like a list.
+      if (v.str().size() > static_cast<size_t>(kMaxRange))
+        eval_fail("cannot iterate over a string of " + std::to_string(v.str().size()) + " bytes (more than " +
+                  std::to_string(kMaxRange) + ")");
       Array chars;
       for (char32_t c : utf8_to_u32(v.str())) chars.push_back(Value(u32_to_utf8(std::u32string(1, c))));
       return chars;
@@ -153,9 +157,7 @@ Interpreter::Flow Interpreter::exec_list(const NodeList& nodes, Scope& scope, st
 }
 
 Interpreter::Deeper::Deeper(Interpreter& in) : in_(in) {
-  if (++in_.steps_ > in_.limits_.max_steps)
-    eval_fail("template took more than " + std::to_string(in_.limits_.max_steps) +
-              " steps (a loop that does not end?)");
+  in_.charge(1);
   if (++in_.rdepth_ > kMaxFrames) {
     --in_.rdepth_;
     eval_fail("template recursion too deep");
@@ -257,6 +259,7 @@ void Interpreter::exec_for(const Node& n, Scope& scope, std::string& out, Flow& 
   }
   const int64_t len = static_cast<int64_t>(items.size());
   for (int64_t i = 0; i < len; ++i) {
+    charge(1);  // an empty body costs nothing else, and loops nest
     Scope s;
     s.parent = &scope;
     assign(*n.target, items[i], s);
@@ -571,8 +574,21 @@ Value Interpreter::eval_compare(const std::string& op, const Value& a, const Val
   return Value(c >= 0);
 }
 
+void Interpreter::charge(int64_t steps) {
+  steps_ += steps;
+  if (steps_ > limits_.max_steps)
+    eval_fail("template took more than " + std::to_string(limits_.max_steps) + " steps (a loop that does not end?)");
+}
+
 Value Interpreter::eval(const Expr& e, Scope& scope) {
   Value v = eval_node(e, scope);
+  // A large value costs steps in proportion to its size each time an
+  // expression yields it: a filter or operator over it walks or copies it,
+  // so a loop over a big list cannot hide its work in one step. Values of
+  // real templates (messages, tools) stay under the thresholds and cost
+  // nothing extra.
+  if (v.is_array() && v.arr().size() >= 1024) charge(static_cast<int64_t>(v.arr().size()));
+  if (v.is_string() && v.str().size() >= 65536) charge(static_cast<int64_t>(v.str().size() / 64));
   if (v.is_string() && v.str().size() > limits_.max_bytes) {
     line_ = e.line;
     eval_fail("a string of " + std::to_string(v.str().size()) + " bytes is larger than the limit of " +

@@ -85,6 +85,8 @@ class Interpreter {
   void assign(const Expr& target, Value v, Scope& scope);
   Value make_macro(const Node& n, Scope& defining_scope);
   Value eval_node(const Expr& e, Scope& scope);
+  // Adds to the steps taken; past limits_.max_steps the render fails.
+  void charge(int64_t steps);
   Value eval_call(const Expr& e, Scope& scope, const Value* caller);
   CallArgs eval_args(const Expr& e, Scope& scope);  // e.args[1..], *args, kwargs, **kwargs
   Value eval_binary(const std::string& op, const Value& a, const Value& b);
