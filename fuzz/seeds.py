@@ -252,29 +252,74 @@ def head_lines(path, n):
         return b"".join(f.readline() for _ in range(n))
 
 
+def cut_gguf_vocab(kv, n):
+    """A real GGUF vocabulary cut to its first n pieces (merges and special
+    ids that point past them dropped), so a seed stays a few KB."""
+    out = []
+    toks = None
+    for k, t, v in kv:
+        if k in ("tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type"):
+            v = (v[0], v[1][:n])
+            if k == "tokenizer.ggml.tokens":
+                toks = set(v[1])
+        out.append((k, t, v))
+    result = []
+    for k, t, v in out:
+        if k == "tokenizer.ggml.merges":
+            v = (v[0], [m for m in v[1] if all(p in toks for p in m.split(" ", 1)) and m.replace(" ", "", 1) in toks])
+        if k.startswith("tokenizer.ggml.") and k.endswith("_token_id") and isinstance(v, int) and v >= n:
+            continue
+        result.append((k, t, v))
+    return result
+
+
+def cut_tokenizer_json(tj, n):
+    """A real tokenizer.json cut to its first n pieces plus its added tokens."""
+    model = tj.get("model", {})
+    added = {a["content"]: a["id"] for a in tj.get("added_tokens", [])}
+    vocab = model.get("vocab")
+    if isinstance(vocab, dict):
+        kept = dict(sorted(vocab.items(), key=lambda kv: kv[1])[:n])
+        kept.update({k: i for k, i in added.items() if k not in kept})
+        model["vocab"] = kept
+        if "merges" in model:
+            def ok(m):
+                a, b = m.split(" ", 1) if isinstance(m, str) else m
+                return a in kept and b in kept and a + b in kept
+            model["merges"] = [m for m in model["merges"] if ok(m)]
+    elif isinstance(vocab, list):
+        model["vocab"] = vocab[:n]
+        tj["added_tokens"] = [a for a in tj.get("added_tokens", []) if a["id"] < n]
+    return tj
+
+
 def from_shared(root, shared):
     p = lambda *a: os.path.join(shared, *a)  # noqa: E731
-    # Real GGUF files whole (model loading, the three vocabulary kinds).
-    put(root, "gguf", "stories260K.gguf", open(p("models", "stories260K.gguf"), "rb").read())
+    # The real GGUF model's metadata (vocabulary cut) and its first layer's
+    # tensors: the whole 1.1 MB file would make every run slow.
+    kv, tensors = G.read(p("models", "stories260K.gguf"))
+    put(root, "gguf", "stories260K_head.gguf",
+        G.write(cut_gguf_vocab(kv, 300), [t for t in tensors if t[0].startswith("blk.0.")]))
+    # The three real vocabulary kinds, cut to 400 pieces, with llama.cpp's
+    # test text.
     for v in ("gpt-2", "llama-spm", "bert-bge"):
-        g = p("tokenizers", "llama.cpp-vocab", "ggml-vocab-%s.gguf" % v)
+        kv, _ = G.read(p("tokenizers", "llama.cpp-vocab", "ggml-vocab-%s.gguf" % v))
         inp = p("tokenizers", "llama.cpp-vocab", "ggml-vocab-%s.gguf.inp" % v)
-        put(root, "gguf_vocab", v, join(open(g, "rb").read(), open(inp, "rb").read()[:400]))
-    # The stories model's vocabulary cut to its first 300 pieces (a small real
-    # SentencePiece vocabulary).
+        put(root, "gguf_vocab", v, join(G.write(cut_gguf_vocab(kv, 400), []), open(inp, "rb").read()[:400]))
     kv, _ = G.read(p("models", "stories260K.gguf"))
-    cut = [(k, t, (v[0], v[1][:300]) if t == G.ARRAY else v) for k, t, v in kv]
-    put(root, "gguf_vocab", "stories_300", join(G.write(cut, []), "Once upon a time, there was a little girl."))
+    put(root, "gguf_vocab", "stories_300", join(G.write(cut_gguf_vocab(kv, 300), []),
+                                                "Once upon a time, there was a little girl."))
     # config.json files of the real models.
     for m in ("llama-3.2-1b", "qwen3-4b", "devstral-small-sharded"):
         put(root, "hf_config", m + ".json", open(p("hf", m, "config.json"), "rb").read())
     # The sharded index (shards are not in ../shared: empty parts).
     put(root, "safetensors_index", "devstral", open(p("hf", "devstral-small-sharded", "model.safetensors.index.json"),
                                                     "rb").read())
-    # Real tokenizer.json files whole, with a sample text.
+    # Real tokenizer.json files cut to 400 pieces, with a sample text.
     sample = "Hello world! Ça va? 日本語 1234 <|endoftext|> [CLS]"
     for m in ("bge-small-en-v1.5", "gpt2", "llama-2"):
-        put(root, "tokenizer_json", m, join(open(p("hf", m, "tokenizer.json"), "rb").read(), sample))
+        tj = cut_tokenizer_json(json.load(open(p("hf", m, "tokenizer.json"), encoding="utf-8")), 400)
+        put(root, "tokenizer_json", m, join(json.dumps(tj, ensure_ascii=False), sample))
     # Every chat template of the Hugging Face end-to-end cases, with its data,
     # and the templates in the real tokenizer_config.json files.
     cases = json.load(open(p("hf", "chat-templates", "hf-jinja-e2e.cases.json")))
