@@ -3,9 +3,11 @@
 # a fixed number of times over its seeds. The fixture "fuzz_toolchain"
 # installs clang and its sanitizer runtimes when missing. The pass needs a
 # second, instrumented build of the parser layers (minutes on two cores), so
-# it is on where CI runs `make test` (the CI environment variable is set) and
-# by `make test-fuzz` / -DPEFT_TEST_FUZZ=ON, and off in a developer's build.
-if(DEFINED ENV{CI})
+# it is off in a developer's build and on with -DPEFT_TEST_FUZZ=ON or
+# `make test-fuzz`. CI (the CI environment variable set at configure time)
+# turns it on only with PEFT_CI_FUZZ=1 for now: the pass has not yet been
+# timed end to end in the fresh Debian root (docs/fuzzing.md).
+if(DEFINED ENV{CI} AND "$ENV{PEFT_CI_FUZZ}" STREQUAL "1")
   set(peft_test_fuzz_default ON)
 else()
   set(peft_test_fuzz_default OFF)
