@@ -12,6 +12,7 @@
 
 #include "embed/embedder.h"
 #include "embed/embedding_task.h"
+#include "embed/model_eval.h"
 #include "data/beir.h"
 #include "test_util.h"
 
@@ -102,7 +103,9 @@ TEST(EmbeddingTrainCli, LoraMnrlRaisesNdcgAndTheAdapterReloads) {
   eo.adapter = out;
   auto m = Embedder::load(model, eo);
   const BeirSet set = read_beir_folder(ir, "test");
-  const RetrievalMetrics again = embedder_retrieval_metrics(*m, set, "", "", 64, 0);
+  ModelEvalOptions mo;
+  mo.batch_size = 64;
+  const RetrievalMetrics again = evaluate_retrieval(*m, set, mo);
   EXPECT_NEAR(again.ndcg10, after, 1e-5);
   EXPECT_NEAR(again.mrr10, s["eval_after"]["mrr@10"].get<double>(), 1e-5);
   EXPECT_NEAR(again.recall10, s["eval_after"]["recall@10"].get<double>(), 1e-5);

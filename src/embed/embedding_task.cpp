@@ -8,23 +8,9 @@
 
 #include "core/error.h"
 #include "core/rng.h"
-#include "embed/correlation.h"
-#include "embed/exact_search.h"
 #include "embed/loss_matryoshka.h"
-#include "ops/l2_normalize.h"
 
 namespace peft {
-
-namespace {
-
-// Rows scaled to unit length in place (cosine similarity by dot product).
-void normalize_in_place(std::vector<float>& x, int64_t rows, int64_t dims) {
-  std::vector<float> y(x.size());
-  ops::l2_normalize_forward<float>(x.data(), y.data(), nullptr, rows, dims, dims);
-  x.swap(y);
-}
-
-}  // namespace
 
 EmbeddingTask::EmbeddingTask(Embedder& model, const TextExamples& data, TextExampleSampler& sampler,
                              const EmbeddingTaskOptions& o, const BeirSet* retrieval,
@@ -168,12 +154,26 @@ double EmbeddingTask::run_cached(const std::vector<int64_t>& rows, double grad_s
   return loss;
 }
 
+// The same evaluation as `peft eval` (model_eval.h), so that the numbers a
+// run reports are the ones a user gets by evaluating the saved adapter:
+// queries and documents with their prompts (left empty, the model's own
+// query / document prompts), both sentences of an STS pair with the query
+// prompt, as the trainer embeds scored pairs.
+ModelEvalOptions EmbeddingTask::eval_options() const {
+  ModelEvalOptions e;
+  e.query_prompt = o_.query_prompt;
+  e.doc_prompt = o_.doc_prompt;
+  e.prompt = o_.query_prompt;
+  e.batch_size = o_.eval_batch;
+  e.dims = o_.dims;
+  return e;
+}
+
 EvalMetrics EmbeddingTask::evaluate() {
   EvalMetrics m;
   char buf[256];
   if (retrieval_) {
-    const RetrievalMetrics r =
-        embedder_retrieval_metrics(model_, *retrieval_, o_.query_prompt, o_.doc_prompt, o_.eval_batch, o_.dims);
+    const RetrievalMetrics r = evaluate_retrieval(model_, *retrieval_, eval_options());
     m.values.insert(m.values.end(), {{"ndcg@10", r.ndcg10}, {"mrr@10", r.mrr10}, {"recall@1", r.recall1},
                                      {"recall@10", r.recall10}, {"recall@100", r.recall100}, {"map@100", r.map100}});
     std::snprintf(buf, sizeof buf, "nDCG@10 %.4f, MRR@10 %.4f, Recall@10 %.4f (%lld queries)", r.ndcg10, r.mrr10,
@@ -181,60 +181,13 @@ EvalMetrics EmbeddingTask::evaluate() {
     m.text = buf;
   }
   if (sts_) {
-    const EmbedderStsMetrics s = embedder_sts_metrics(model_, *sts_, o_.query_prompt, o_.eval_batch, o_.dims);
+    const StsMetrics s = evaluate_sts(model_, *sts_, eval_options());
     m.values.insert(m.values.end(), {{"sts_spearman", s.spearman}, {"sts_pearson", s.pearson}});
     std::snprintf(buf, sizeof buf, "STS Spearman %.4f, Pearson %.4f (%lld pairs)", s.spearman, s.pearson,
                   static_cast<long long>(s.pairs));
     m.text += (m.text.empty() ? "" : "; ") + std::string(buf);
   }
   return m;
-}
-
-RetrievalMetrics embedder_retrieval_metrics(Embedder& model, const BeirSet& set, const std::string& query_prompt,
-                                            const std::string& doc_prompt, int64_t batch, int64_t dims) {
-  dims = model.resolve_dims(dims);
-  // Only the queries that count are embedded (retrieval_metrics.h).
-  const std::vector<std::string> qids = evaluated_queries(set.qrels);
-  std::vector<std::string> qtexts, dtexts;
-  for (const std::string& q : qids) qtexts.push_back(set.queries.texts[set.queries.index.at(q)]);
-  for (int64_t d = 0; d < set.corpus.size(); ++d) dtexts.push_back(set.corpus.joined(d));
-  EmbedOptions eo;
-  eo.batch_size = batch;
-  eo.dims = dims;
-  eo.prompt = query_prompt;
-  std::vector<float> q = model.embed(qtexts, eo);
-  eo.prompt = doc_prompt;
-  std::vector<float> d = model.embed(dtexts, eo);
-  normalize_in_place(q, static_cast<int64_t>(qids.size()), dims);
-  normalize_in_place(d, set.corpus.size(), dims);
-  RetrievalRun run = exact_search(q.data(), qids, d.data(), set.corpus.ids, dims, kRetrievalDepth + 1);
-  return evaluate_run(set.qrels, std::move(run));
-}
-
-EmbedderStsMetrics embedder_sts_metrics(Embedder& model, const std::vector<ScoredPair>& pairs,
-                                        const std::string& prompt, int64_t batch, int64_t dims) {
-  dims = model.resolve_dims(dims);
-  std::vector<std::string> a, b;
-  std::vector<double> gold, cos;
-  for (const ScoredPair& p : pairs) {
-    a.push_back(p.sentence1);
-    b.push_back(p.sentence2);
-    gold.push_back(p.score);
-  }
-  EmbedOptions eo;
-  eo.batch_size = batch;
-  eo.dims = dims;
-  eo.prompt = prompt;
-  std::vector<float> ea = model.embed(a, eo), eb = model.embed(b, eo);
-  const int64_t n = static_cast<int64_t>(pairs.size());
-  normalize_in_place(ea, n, dims);
-  normalize_in_place(eb, n, dims);
-  for (int64_t i = 0; i < n; ++i) {
-    double s = 0;
-    for (int64_t k = 0; k < dims; ++k) s += static_cast<double>(ea[i * dims + k]) * eb[i * dims + k];
-    cos.push_back(s);
-  }
-  return {spearman(gold, cos), pearson(gold, cos), n};
 }
 
 }  // namespace peft

@@ -36,6 +36,7 @@
 #include "data/text_examples.h"
 #include "embed/embedder.h"
 #include "embed/loss.h"
+#include "embed/model_eval.h"
 #include "embed/retrieval_metrics.h"
 #include "train/train_task.h"
 
@@ -78,6 +79,7 @@ class EmbeddingTask : public TrainTask {
   double batch_loss(const std::vector<int64_t>& rows, const float* emb, int64_t D, float* demb) const;
 
  private:
+  ModelEvalOptions eval_options() const;
   double run_plain(const std::vector<int64_t>& rows, double grad_scale);
   double run_cached(const std::vector<int64_t>& rows, double grad_scale);
   void batch_texts(const std::vector<int64_t>& rows, std::vector<std::string>& texts,
@@ -92,18 +94,5 @@ class EmbeddingTask : public TrainTask {
   std::vector<std::vector<int64_t>> micro_;
   int64_t step_tokens_ = 0, step_texts_ = 0, saved_bytes_ = 0;
 };
-
-// Retrieval metrics of `model` on a BEIR set (every query of the qrels that
-// counts against the whole corpus, exact search), queries and documents
-// with their prompts; STS Spearman/Pearson of cosine similarity against the
-// gold scores. Both at `dims` (0 = all).
-RetrievalMetrics embedder_retrieval_metrics(Embedder& model, const BeirSet& set, const std::string& query_prompt,
-                                    const std::string& doc_prompt, int64_t batch, int64_t dims);
-struct EmbedderStsMetrics {
-  double spearman = 0, pearson = 0;
-  int64_t pairs = 0;
-};
-EmbedderStsMetrics embedder_sts_metrics(Embedder& model, const std::vector<ScoredPair>& pairs, const std::string& prompt,
-                        int64_t batch, int64_t dims);
 
 }  // namespace peft
