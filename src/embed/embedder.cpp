@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "io/gguf.h"
+#include "io/gguf_sniff.h"
 #include "model/bert_load.h"
 #include "ops/l2_normalize.h"
 #include "ops/pooling.h"
@@ -28,16 +29,6 @@ struct Embedder::DecoderParts {
 };
 
 namespace {
-
-bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-bool has_gguf_magic(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  char magic[4] = {};
-  return f.read(magic, 4) && std::string(magic, 4) == "GGUF";
-}
 
 // model_type of a config.json ("" when absent).
 std::string hf_model_type(const std::string& dir) {
@@ -84,7 +75,7 @@ bool is_encoder_model(const std::string& path) {
   std::error_code ec;
   try {
     if (fs::is_directory(path, ec)) return is_encoder_type(hf_model_type(read_embedding_folder(path).transformer_dir));
-    if (fs::is_regular_file(path, ec) && (ends_with(path, ".gguf") || has_gguf_magic(path)))
+    if (fs::is_regular_file(path, ec) && looks_like_gguf(path))
       return GgufFile::open(path)->get_string("general.architecture", "") == "bert";
   } catch (const InputError&) {
   }
@@ -123,7 +114,7 @@ std::unique_ptr<Embedder> Embedder::load(const std::string& path, const Embedder
       e->encoder_ = load_bert_hf<float>(f.transformer_dir);
       e->tokenizer_ = load_tokenizer(f.transformer_dir);
     }
-  } else if (ends_with(path, ".gguf") || has_gguf_magic(path)) {
+  } else if (looks_like_gguf(path)) {
     auto g = GgufFile::open(path);
     f.root = path;
     f.transformer_dir = path;

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "io/gguf.h"
+#include "io/gguf_sniff.h"
 #include "tokenizer/hf/hf_tokenizer.h"
 
 namespace peft {
@@ -15,11 +16,6 @@ bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-bool has_gguf_magic(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  char magic[4] = {};
-  return f.read(magic, 4) && std::string(magic, 4) == "GGUF";
-}
 
 }  // namespace
 
@@ -33,7 +29,7 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path) {
     return load_hf_tokenizer(json);
   }
   if (ends_with(path, ".json")) return load_hf_tokenizer(path);
-  if (ends_with(path, ".gguf") || has_gguf_magic(path)) {
+  if (looks_like_gguf(path)) {
     auto file = GgufFile::open(path);
     return load_gguf_tokenizer(*file);
   }
