@@ -127,3 +127,57 @@ TEST(CrossEntropy, AllMaskedAndBadTargets) {
                InputError);
   EXPECT_THROW(linear_cross_entropy_forward(h.data(), W.data(), masked.data(), lse.data(), N, C, V, 0), InputError);
 }
+
+TEST(CrossEntropy, FusedPassMatchesFiniteDifferencesAndTheTwoPassPath) {
+  // Chunk 8 over V 37: the running max grows from chunk to chunk on some rows
+  // (logits rise with v for row 0), which exercises the rescaling of the
+  // accumulated gradient.
+  const int64_t N = 7, C = 5, V = 37;
+  const std::vector<int32_t> targets = {3, -1, 36, 8, -1, 0, 20};
+  Rng rng(503);
+  auto h = random_vec(rng, N * C, -2, 2), W = random_vec(rng, V * C, -2, 2);
+  for (int64_t v = 0; v < V; ++v) W[v * C] = 0.2 * static_cast<double>(v);
+  h[0] = 3.0;
+  const double gs = 0.37;
+  auto f = [&] { return gs * linear_cross_entropy_ref(h.data(), W.data(), targets.data(), N, C, V); };
+  const std::vector<double> ndh = numeric_grad(h, f);
+  for (int64_t chunk : {1, 8, 4096}) {
+    SCOPED_TRACE(testing::Message() << "chunk " << chunk);
+    std::vector<double> lse(N, 7.0), dh(N * C, 5.0);
+    const double loss =
+        linear_cross_entropy_fused(h.data(), W.data(), targets.data(), lse.data(), gs, dh.data(), N, C, V, chunk);
+    EXPECT_NEAR(loss, linear_cross_entropy_ref(h.data(), W.data(), targets.data(), N, C, V), 1e-12 * std::abs(loss));
+    EXPECT_LT(rel_error(dh, ndh), 1e-6);
+    for (int64_t c = 0; c < C; ++c) {  // masked rows: exactly zero
+      EXPECT_EQ(dh[1 * C + c], 0.0);
+      EXPECT_EQ(dh[4 * C + c], 0.0);
+    }
+    std::vector<double> lse2(N), dh2(N * C);
+    linear_cross_entropy_forward(h.data(), W.data(), targets.data(), lse2.data(), N, C, V, chunk);
+    linear_cross_entropy_backward(h.data(), W.data(), targets.data(), lse2.data(), gs, dh2.data(),
+                                  static_cast<double*>(nullptr), N, C, V, chunk);
+    EXPECT_LT(rel_error(dh, dh2), 1e-13);
+    for (int64_t i : {0, 2, 3, 5, 6}) EXPECT_NEAR(lse[i], lse2[i], 1e-12) << i;
+  }
+  // Float against the double reference, large vocabulary with a partial chunk.
+  const int64_t N2 = 40, C2 = 64, V2 = 1000;
+  auto h2 = random_vec(rng, N2 * C2, -1, 1), W2 = random_vec(rng, V2 * C2, -0.5, 0.5);
+  std::vector<int32_t> t2(N2);
+  for (int64_t i = 0; i < N2; ++i) t2[i] = i % 5 == 0 ? -1 : static_cast<int32_t>(rng.below(V2));
+  std::vector<double> lse(N2), dh(N2 * C2);
+  const double ref = linear_cross_entropy_fused(h2.data(), W2.data(), t2.data(), lse.data(), 1.0 / 32, dh.data(), N2,
+                                                C2, V2, 128);
+  EXPECT_NEAR(ref, linear_cross_entropy_ref(h2.data(), W2.data(), t2.data(), N2, C2, V2), 1e-10 * std::abs(ref));
+  auto hf = to_float(h2), Wf = to_float(W2);
+  std::vector<float> lf(N2), dhf(N2 * C2);
+  const double lossf =
+      linear_cross_entropy_fused(hf.data(), Wf.data(), t2.data(), lf.data(), 1.0f / 32, dhf.data(), N2, C2, V2, 128);
+  EXPECT_NEAR(lossf, ref, 1e-5 * std::abs(ref));
+  EXPECT_LT(rel_error(dhf, dh), 1e-5);
+  // All rows masked: zero loss, zero gradient.
+  const std::vector<int32_t> masked = {-1, -1};
+  std::vector<float> dz(2 * C2, 3.0f), l3(2);
+  EXPECT_EQ(linear_cross_entropy_fused(hf.data(), Wf.data(), masked.data(), l3.data(), 1.0f, dz.data(), 2, C2, V2),
+            0.0);
+  for (float x : dz) EXPECT_EQ(x, 0.0f);
+}

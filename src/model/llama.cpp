@@ -464,13 +464,20 @@ double LlamaModel<T>::forward_backward(const Batch& b, double grad_scale) {
   const T* xf = forward_hidden(b, true);
   Impl& w = *impl_;
   T* lse = w.lse_ce.get(N);
-  double loss = ops::linear_cross_entropy_forward<T>(xf, output_weight(), b.targets.data(), lse, N, dim, cfg.vocab_size);
-  last_saved_bytes_ += w.lse_ce.bytes();
-
-  Param<T>& outp = output_param();
   T* dxf = w.dtmp.get(N * dim);
-  ops::linear_cross_entropy_backward<T>(xf, output_weight(), b.targets.data(), lse, static_cast<T>(grad_scale), dxf,
-                                        outp.frozen() ? nullptr : outp.grad.get(), N, dim, cfg.vocab_size);
+  Param<T>& outp = output_param();
+  double loss;
+  if (outp.frozen()) {
+    // Frozen head (adapter methods): loss and dL/dxf in one pass over the
+    // vocabulary, each chunk's logits used once (no recomputation).
+    loss = ops::linear_cross_entropy_fused<T>(xf, output_weight(), b.targets.data(), lse, static_cast<T>(grad_scale),
+                                              dxf, N, dim, cfg.vocab_size);
+  } else {
+    loss = ops::linear_cross_entropy_forward<T>(xf, output_weight(), b.targets.data(), lse, N, dim, cfg.vocab_size);
+    ops::linear_cross_entropy_backward<T>(xf, output_weight(), b.targets.data(), lse, static_cast<T>(grad_scale), dxf,
+                                          outp.grad.get(), N, dim, cfg.vocab_size);
+  }
+  last_saved_bytes_ += w.lse_ce.bytes();
   backward_hidden(dxf);
   return loss;
 }

@@ -121,6 +121,79 @@ void linear_cross_entropy_backward(const T* h, const T* W, const int32_t* target
     for (int64_t r = 0; r < nc; ++r) std::copy(dhc.data() + r * C, dhc.data() + (r + 1) * C, dh + rows[r] * C);
 }
 
+// One pass (see the header). Counted rows are gathered into a compact
+// [nc, C] block as in the backward above. Per chunk [c0, c0 + vc):
+//   z = hc W[c0:c0+vc]ᵀ                      [nc, vc]  (gemm, oneDNN threads it)
+//   per row: m' = max(m, max z), a = exp(m − m'), s ← a·s + Σ exp(z − m'),
+//            z ← exp(z − m'), acc ← a·acc                 (one parallel loop)
+//   acc += z W[c0:c0+vc]                      [nc, C]   (gemm)
+// and at the end lse = m + log s, dh = g · (acc / s − W[target]).
+template <typename T>
+double linear_cross_entropy_fused(const T* h, const T* W, const int32_t* targets, T* lse, T grad_scale, T* dh,
+                                  int64_t N, int64_t C, int64_t V, int64_t vocab_chunk) {
+  check_args(targets, N, C, V, vocab_chunk);
+  std::fill(dh, dh + N * C, T(0));
+  std::vector<int64_t> rows;
+  rows.reserve(static_cast<size_t>(N));
+  for (int64_t i = 0; i < N; ++i)
+    if (targets[i] >= 0) rows.push_back(i);
+  const int64_t nc = static_cast<int64_t>(rows.size());
+  if (nc == 0) return 0.0;
+  std::vector<T> hc;  // [nc, C] when compacting
+  const T* hp = h;
+  if (nc < N) {
+    hc.resize(static_cast<size_t>(nc * C));
+    for (int64_t r = 0; r < nc; ++r) std::copy(h + rows[r] * C, h + (rows[r] + 1) * C, hc.data() + r * C);
+    hp = hc.data();
+  }
+  std::vector<T> acc(static_cast<size_t>(nc * C), T(0));  // [nc, C] Σ exp(z − m) W
+  const int64_t chunk = std::min(vocab_chunk, V);
+  std::vector<T> z(static_cast<size_t>(nc * chunk));  // [nc, vc]
+  std::vector<double> run_max(nc, -std::numeric_limits<double>::infinity()), run_sum(nc, 0.0), tgt_logit(nc, 0.0);
+  bool first = true;
+  for (int64_t c0 = 0; c0 < V; c0 += chunk) {
+    const int64_t vc = std::min(chunk, V - c0);
+    gemm<T>(false, true, nc, vc, C, T(1), hp, C, W + c0 * C, C, T(0), z.data(), vc);
+#pragma omp parallel for schedule(static) if (nc * vc > 16384)
+    for (int64_t r = 0; r < nc; ++r) {
+      T* zr = z.data() + r * vc;
+      const int32_t t = targets[rows[r]];
+      if (t >= c0 && t < c0 + vc) tgt_logit[r] = zr[t - c0];
+      T cm = zr[0];
+#pragma omp simd reduction(max : cm)
+      for (int64_t c = 1; c < vc; ++c) cm = zr[c] > cm ? zr[c] : cm;
+      const double m_new = std::max(run_max[r], static_cast<double>(cm));
+      const double rescale = run_sum[r] == 0.0 ? 0.0 : std::exp(run_max[r] - m_new);
+      run_sum[r] = run_sum[r] * rescale + exp_shift_sum(zr, vc, static_cast<T>(m_new));
+      run_max[r] = m_new;
+      if (!first && rescale != 1.0) {
+        T* ar = acc.data() + r * C;
+        const T a = static_cast<T>(rescale);
+#pragma omp simd
+        for (int64_t c = 0; c < C; ++c) ar[c] *= a;
+      }
+    }
+    gemm<T>(false, false, nc, C, vc, T(1), z.data(), vc, W + c0 * C, C, first ? T(0) : T(1), acc.data(), C);
+    first = false;
+  }
+  double total = 0;
+  for (int64_t r = 0; r < nc; ++r) {
+    const double l = run_max[r] + std::log(run_sum[r]);
+    lse[rows[r]] = static_cast<T>(l);
+    total += l - tgt_logit[r];
+  }
+#pragma omp parallel for schedule(static) if (nc * C > 65536)
+  for (int64_t r = 0; r < nc; ++r) {
+    const T inv = static_cast<T>(static_cast<double>(grad_scale) / run_sum[r]);
+    const T* ar = acc.data() + r * C;
+    const T* wt = W + static_cast<int64_t>(targets[rows[r]]) * C;
+    T* dr = dh + rows[r] * C;
+#pragma omp simd
+    for (int64_t c = 0; c < C; ++c) dr[c] = ar[c] * inv - grad_scale * wt[c];
+  }
+  return total;
+}
+
 template <typename T>
 double linear_cross_entropy_ref(const T* h, const T* W, const int32_t* targets, int64_t N, int64_t C, int64_t V) {
   check_args(targets, N, C, V, 1);
@@ -147,6 +220,8 @@ double linear_cross_entropy_ref(const T* h, const T* W, const int32_t* targets, 
                                                   int64_t, int64_t);                                          \
   template void linear_cross_entropy_backward<T>(const T*, const T*, const int32_t*, const T*, T, T*, T*,     \
                                                  int64_t, int64_t, int64_t, int64_t);                         \
+  template double linear_cross_entropy_fused<T>(const T*, const T*, const int32_t*, T*, T, T*, int64_t, int64_t,     \
+                                                int64_t, int64_t);                                            \
   template double linear_cross_entropy_ref<T>(const T*, const T*, const int32_t*, int64_t, int64_t, int64_t);
 PEFT_INST(float)
 PEFT_INST(double)
