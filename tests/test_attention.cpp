@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "core/threads.h"
 #include "grad_check.h"
 #include "ops/attention.h"
+#include "ops/small_gemm.h"
 #include "ops/vec_exp.h"
 
 using namespace peft;
@@ -159,8 +161,10 @@ TEST(Attention, FloatMatchesDoubleIncludingKvCacheOffset) {
 }
 
 TEST(Attention, FloatBackwardMatchesDouble) {
-  std::vector<int32_t> segs(150);
-  for (int64_t j = 0; j < 150; ++j) segs[j] = (j / 50) % 2;  // ids 0, 1, 0: reuse across a gap
+  // [B, T]: both batch rows need ids (a [T] vector here once let the second
+  // row read past its end, which made this test flaky).
+  std::vector<int32_t> segs(2 * 150);
+  for (int64_t j = 0; j < 2 * 150; ++j) segs[j] = ((j % 150) / 50) % 2;  // ids 0, 1, 0: reuse across a gap
   ThreadGuard guard;
   for (int threads : {1, 8}) {
     set_threads(threads);
@@ -348,6 +352,81 @@ TEST(Attention, BadShapesAreInputErrors) {
   EXPECT_THROW(attention_backward(buf.data(), buf.data(), buf.data(), buf.data(), buf.data(), buf.data(), buf.data(),
                                   buf.data(), buf.data(), s),
                InputError);
+}
+
+TEST(Attention, FusedMatchesUnfusedTwinInFloat) {
+  // The fused kernels against the GEMM-based twin they replace, in float, on
+  // shapes that cross the 64-row query tiles and 64-key blocks unevenly and
+  // head dims that exercise every column path of the AVX2 tile kernel (8:
+  // one masked strip, 12: a masked tail, 48: 16-strips, 64). Both causal
+  // with packing segments and bidirectional with key padding.
+  ThreadGuard guard;
+  for (int threads : {1, 3}) {
+    set_threads(threads);
+    for (int64_t D : {8, 12, 48, 64}) {
+      for (bool causal : {true, false}) {
+        SCOPED_TRACE(testing::Message() << "threads " << threads << " D " << D << " causal " << causal);
+        const int64_t B = 2, T = 137, Hq = 4, Hkv = causal ? 2 : 4;
+        std::vector<int32_t> segs(B * T);
+        std::vector<uint8_t> keep(B * T, 1);
+        for (int64_t j = 0; j < T; ++j) {
+          segs[j] = j < 70 ? 0 : 1;
+          segs[T + j] = static_cast<int32_t>(j / 45);
+          if (j > 120) keep[T + j] = 0;  // right padding in row 1
+        }
+        AttnShape s = make_shape(B, T, T, Hq, Hkv, D, causal ? segs.data() : nullptr);
+        s.causal = causal;
+        if (!causal) s.key_mask = keep.data();
+        Rng rng(900 + D);
+        Inputs in = random_inputs(rng, s, 2.0);
+        auto qf = to_float(in.q), kf = to_float(in.k), vf = to_float(in.v), rf = to_float(in.r);
+        const size_t nq = qf.size(), nk = kf.size(), nl = static_cast<size_t>(B * Hq * T);
+        std::vector<float> o1(nq), o2(nq), l1(nl), l2(nl);
+        attention_forward(qf.data(), kf.data(), vf.data(), o1.data(), l1.data(), s);
+        attention_forward_unfused(qf.data(), kf.data(), vf.data(), o2.data(), l2.data(), s);
+        EXPECT_LT(rel_error(o1, o2), 2e-6);
+        EXPECT_LT(rel_error(l1, l2), 2e-6);
+        std::vector<float> dq1(nq), dk1(nk), dv1(nk), dq2(nq), dk2(nk), dv2(nk);
+        attention_backward(qf.data(), kf.data(), vf.data(), o1.data(), rf.data(), l1.data(), dq1.data(), dk1.data(),
+                           dv1.data(), s);
+        attention_backward_unfused(qf.data(), kf.data(), vf.data(), o2.data(), rf.data(), l2.data(), dq2.data(),
+                                   dk2.data(), dv2.data(), s);
+        EXPECT_LT(rel_error(dq1, dq2), 1e-5);
+        EXPECT_LT(rel_error(dk1, dk2), 1e-5);
+        EXPECT_LT(rel_error(dv1, dv2), 1e-5);
+      }
+    }
+  }
+}
+
+TEST(SmallGemm, AvxKernelMatchesPortableLoop) {
+  // Every row remainder (M 1..13 around the 6-row block) and column path
+  // (16-strips, an 8-strip, a masked tail), strided operands, both modes.
+  std::printf("small_gemm AVX2 kernel on this CPU: %s\n", small_gemm_has_avx2() ? "yes" : "no (portable loop)");
+  Rng rng(77);
+  for (int64_t M : {1, 5, 6, 7, 13})
+    for (int64_t N : {3, 8, 16, 29, 64})
+      for (int64_t K : {1, 8, 33}) {
+        SCOPED_TRACE(testing::Message() << "M " << M << " N " << N << " K " << K);
+        const int64_t lda = K + 3, ldb = N + 5, ldc = N + 2;
+        auto A = to_float(random_vec(rng, M * lda)), B = to_float(random_vec(rng, K * ldb));
+        auto C0 = to_float(random_vec(rng, M * ldc));
+        for (bool acc : {false, true}) {
+          std::vector<float> c1 = C0, c2 = C0;
+          small_gemm(M, N, K, A.data(), lda, 1, B.data(), ldb, c1.data(), ldc, acc);
+          small_gemm_portable(M, N, K, A.data(), lda, 1, B.data(), ldb, c2.data(), ldc, acc);
+          EXPECT_LT(rel_error(c1, c2), 1e-6);
+          for (int64_t i = 0; i < M; ++i)  // the padding between rows is untouched
+            for (int64_t j = N; j < ldc; ++j) EXPECT_EQ(c1[i * ldc + j], C0[i * ldc + j]);
+          // And against double accumulation.
+          for (int64_t i = 0; i < M; ++i)
+            for (int64_t j = 0; j < N; ++j) {
+              double ref = acc ? C0[i * ldc + j] : 0.0;
+              for (int64_t k = 0; k < K; ++k) ref += static_cast<double>(A[i * lda + k]) * B[k * ldb + j];
+              EXPECT_NEAR(c1[i * ldc + j], ref, 1e-5 * (1 + std::abs(ref)));
+            }
+        }
+      }
 }
 
 TEST(VecExp, MatchesStdExpOverTheFloatRange) {

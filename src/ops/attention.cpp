@@ -1,3 +1,10 @@
+// Fused attention: one forward and one backward kernel per (batch, head,
+// query tile), flash style. Scores are computed a key block at a time into a
+// [64, 64] tile that stays in L1, masked, turned into probabilities with the
+// vectorised exp and multiplied into the output in the same pass; nothing
+// larger than a tile is ever written, and no library GEMM is called (the tile
+// products are ops/small_gemm's register-blocked kernel). The GEMM-based
+// twin, attention_unfused.cpp, is the reference the tests compare against.
 #include "ops/attention.h"
 
 #include <omp.h>
@@ -9,15 +16,18 @@
 #include <vector>
 
 #include "core/error.h"
-#include "ops/matmul.h"
+#include "ops/attention_mask.h"
+#include "ops/small_gemm.h"
 #include "ops/vec_exp.h"
 
 namespace peft::ops {
 
 namespace {
 
-// Query rows per tile. A tile's scores [kBlockQ, Tk] are the only O(T) scratch.
-constexpr int64_t kBlockQ = 64;
+using namespace attn_detail;
+
+// Keys per block: a [kBlockQ, kBlockK] score tile is 16 KiB in float.
+constexpr int64_t kBlockK = 64;
 
 void check_shape(const AttnShape& s, bool backward) {
   if (s.B <= 0 || s.Tq <= 0 || s.Tk < s.Tq || s.Hq <= 0 || s.Hkv <= 0 || s.D <= 0 || s.Hq % s.Hkv != 0)
@@ -27,261 +37,303 @@ void check_shape(const AttnShape& s, bool backward) {
   if (backward && s.Tq != s.Tk) fail("attention", "backward needs Tq == Tk (no KV cache in training)");
 }
 
-// Per-thread tile scratch, kept across calls: the OpenMP pool's threads live
-// as long as the process, and re-allocating [64, Tk] buffers on every call
-// shows up as page-fault time at these sizes.
+// Per-thread tiles, kept across calls (the OpenMP threads live as long as
+// the process): the sizes depend only on D, so after the first call nothing
+// is allocated. Score tiles are KEY-major, [n keys, R query rows]: the
+// softmax statistics of a query row are then a column, and every step of the
+// online softmax (column max, exp, column sums, rescaling) runs across query
+// rows in SIMD lanes with no horizontal reduction; the products read the
+// transposed tile through small_gemm's A strides, so nothing is transposed
+// per key block.
 template <typename T>
-T* scratch(int slot, int64_t n) {
-  thread_local std::vector<T> buf[2];
-  if (static_cast<int64_t>(buf[slot].size()) < n) buf[slot].resize(static_cast<size_t>(n));
-  return buf[slot].data();
-}
-
-// Which keys query row i (absolute position q_off + i) may see:
-//   j ≤ q_off + i when causal, the same segment id when segments are given,
-//   and only real tokens when a key padding mask is given.
-struct Mask {
-  int64_t q_off = 0;
-  bool causal = true;
-  const int32_t* seg = nullptr;   // [Tk] of this batch row, or null
-  const uint8_t* keep = nullptr;  // [Tk] of this batch row, or null
-  int64_t tk = 0;
-
-  bool allowed(int64_t i, int64_t j) const {
-    return (!causal || j <= q_off + i) && (seg == nullptr || seg[j] == seg[q_off + i]) &&
-           (keep == nullptr || keep[j] != 0);
-  }
-  // Row i's scores cover keys begin .. begin + n − 1; keys from begin + limit
-  // on are past the causal limit for every mask. Never negative.
-  int64_t limit(int64_t i, int64_t begin, int64_t n) const {
-    return causal ? std::clamp<int64_t>(q_off + i - begin + 1, 0, n) : n;
-  }
-  // Sets the scores of keys row i may not see (segment or padding) to −inf.
-  template <typename T>
-  void hide(T* S, int64_t lim, int64_t begin, int64_t i) const {
-    if (seg) {
-      const int32_t own = seg[q_off + i];
-      for (int64_t c = 0; c < lim; ++c)
-        if (seg[begin + c] != own) S[c] = -std::numeric_limits<T>::infinity();
-    }
-    if (keep)
-      for (int64_t c = 0; c < lim; ++c)
-        if (keep[begin + c] == 0) S[c] = -std::numeric_limits<T>::infinity();
+struct Tiles {
+  std::vector<T> qt, dot;         // [D, kBlockQ]: scale·Qᵀ and doutᵀ of the tile
+  std::vector<T> o;               // [kBlockQ, D]: output / dQ accumulator
+  std::vector<T> st, dpt;         // [kBlockK, kBlockQ]: scores/probabilities, dP/dS
+  std::vector<T> m, l, mu, alpha, lsum, di;  // [kBlockQ] per query row
+  std::vector<int32_t> segq;      // [kBlockQ] segment of each query row
+  void fit(int64_t D) {
+    const auto qd = static_cast<size_t>(kBlockQ * D), qk = static_cast<size_t>(kBlockQ * kBlockK);
+    if (o.size() >= qd) return;
+    qt.resize(qd), dot.resize(qd), o.resize(qd);
+    st.resize(qk), dpt.resize(qk);
+    for (auto* v : {&m, &l, &mu, &alpha, &lsum, &di}) v->resize(kBlockQ);
+    segq.resize(kBlockQ);
   }
 };
-
-Mask make_mask(const AttnShape& s, int64_t b) {
-  Mask m;
-  m.q_off = s.Tk - s.Tq;
-  m.causal = s.causal;
-  m.seg = s.segments ? s.segments + b * s.Tk : nullptr;
-  m.keep = s.key_mask ? s.key_mask + b * s.Tk : nullptr;
-  m.tk = s.Tk;
-  return m;
-}
-
-// Keys [begin, end) that query rows [i0, i1) can see at all; begin == end
-// when none can. end is the causal limit of the last row (Tk when
-// bidirectional); both ends are then pulled in past keys no row of the tile
-// can see: padding, and keys of segments the tile does not touch (packed
-// examples: a tile only computes scores against its own examples).
-void key_range(const Mask& m, int64_t i0, int64_t i1, int64_t& begin, int64_t& end) {
-  end = m.causal ? m.q_off + i1 : m.tk;
-  begin = 0;
-  if (m.seg == nullptr && m.keep == nullptr) return;
-  int32_t ids[kBlockQ];
-  int64_t nid = 0;
-  if (m.seg)
-    for (int64_t i = i0; i < i1; ++i) {
-      const int32_t id = m.seg[m.q_off + i];
-      if (std::find(ids, ids + nid, id) == ids + nid) ids[nid++] = id;
-    }
-  auto visible = [&](int64_t j) {
-    return (m.keep == nullptr || m.keep[j] != 0) && (m.seg == nullptr || std::find(ids, ids + nid, m.seg[j]) != ids + nid);
-  };
-  while (begin < end && !visible(begin)) ++begin;
-  while (end > begin && !visible(end - 1)) --end;
-}
-
-// Turns one row of scores S[c] (key j = begin + c) into probabilities P in
-// place, with P = 0 on masked keys. Returns lse = logsumexp over allowed keys
-// (−inf when none is allowed, in which case the row is all zeros, not NaN).
 template <typename T>
-T softmax_row(T* S, int64_t n, int64_t begin, int64_t i, const Mask& m) {
-  const int64_t lim = m.limit(i, begin, n);
-  m.hide(S, lim, begin, i);
-  T mx = -std::numeric_limits<T>::infinity();
-#pragma omp simd reduction(max : mx)
-  for (int64_t c = 0; c < lim; ++c) mx = S[c] > mx ? S[c] : mx;
-  if (mx == -std::numeric_limits<T>::infinity()) {
-    std::fill(S, S + n, T(0));
-    return mx;
-  }
-  // exp(−inf − mx) = 0 takes care of hidden keys.
-  const double sum = exp_shift_sum(S, lim, mx);
-  std::fill(S + lim, S + n, T(0));
-  const T inv = static_cast<T>(1.0 / sum);
+Tiles<T>& tiles(int64_t D) {
+  thread_local Tiles<T> t;
+  t.fit(D);
+  return t;
+}
+
+inline float exp_of(float x) { return exp_fast(x); }  // −inf → 0
+inline double exp_of(double x) { return std::exp(x); }
+
+constexpr float neg_inf(float) { return -std::numeric_limits<float>::infinity(); }
+constexpr double neg_inf(double) { return -std::numeric_limits<double>::infinity(); }
+
+// Hides, in the key-major tile St [n, R] of keys j0.. and query rows i0..,
+// every (key, query) pair the mask forbids: padded keys (whole row),
+// keys after the query under the causal rule (a prefix of the row: query r
+// sees key j iff q_off + i0 + r ≥ j), and keys of another packing segment.
+template <typename T>
+void mask_tile(T* St, int64_t n, int64_t R, int64_t j0, int64_t i0, const Mask& m, const int32_t* segq) {
+  const T ninf = neg_inf(T());
+  for (int64_t c = 0; c < n; ++c) {
+    const int64_t j = j0 + c;
+    T* row = St + c * R;
+    if (m.keep && m.keep[j] == 0) {
+      std::fill(row, row + R, ninf);
+      continue;
+    }
+    int64_t first = 0;
+    if (m.causal) {
+      first = std::clamp<int64_t>(j - m.q_off - i0, 0, R);
+      std::fill(row, row + first, ninf);
+    }
+    if (m.seg) {
+      const int32_t sj = m.seg[j];
 #pragma omp simd
-  for (int64_t c = 0; c < lim; ++c) S[c] *= inv;
-  return static_cast<T>(static_cast<double>(mx) + std::log(sum));
+      for (int64_t r = first; r < R; ++r) row[r] = segq[r] == sj ? row[r] : ninf;
+    }
+  }
+}
+
+// Scale·Qᵀ [D, R] of the tile's query rows (row stride ldq), and their segment ids.
+template <typename T>
+void load_queries(Tiles<T>& w, const T* qp, int64_t ldq, int64_t R, int64_t D, T scale, const Mask& m, int64_t i0) {
+  for (int64_t r = 0; r < R; ++r)
+    for (int64_t d = 0; d < D; ++d) w.qt[d * R + r] = scale * qp[r * ldq + d];
+  if (m.seg)
+    for (int64_t r = 0; r < R; ++r) w.segq[r] = m.seg[m.q_off + i0 + r];
+}
+
+// Forward of one (b, h, query tile); Qs = scale · Q. Per key block:
+//   Sᵀ = K Qsᵀ  [n, R],  m' = max(m, column max),  P = exp(Sᵀ − m'),
+//   l ← e^(m − m')·l + Σ_keys P,  O ← e^(m − m')·O + P V,  m ← m'
+// and at the end out = O / l, lse = m + log l (rows that saw no key: out 0,
+// lse −inf).
+template <typename T>
+void forward_tile(const T* q, const T* k, const T* v, T* out, T* lse, const AttnShape& s, int64_t b, int64_t h,
+                  int64_t qb) {
+  const int64_t D = s.D, ldq = s.Hq * D, ldk = s.Hkv * D, g = h / (s.Hq / s.Hkv);
+  const int64_t i0 = qb * kBlockQ, i1 = std::min(s.Tq, i0 + kBlockQ), R = i1 - i0;
+  const Mask m = make_mask(s, b);
+  int64_t begin, end;
+  key_range(m, i0, i1, begin, end);
+  T* lse_row = lse + (b * s.Hq + h) * s.Tq + i0;
+  T* op = out + ((b * s.Tq + i0) * s.Hq + h) * D;
+  const T ninf = neg_inf(T());
+  if (begin == end) {  // no row of the tile sees any key
+    for (int64_t r = 0; r < R; ++r) {
+      lse_row[r] = ninf;
+      std::fill(op + r * ldq, op + r * ldq + D, T(0));
+    }
+    return;
+  }
+  Tiles<T>& w = tiles<T>(D);
+  load_queries(w, q + ((b * s.Tq + i0) * s.Hq + h) * D, ldq, R, D, static_cast<T>(s.scale), m, i0);
+  std::fill(w.o.begin(), w.o.begin() + R * D, T(0));
+  std::fill(w.m.begin(), w.m.begin() + R, ninf);
+  std::fill(w.l.begin(), w.l.begin() + R, T(0));
+  T* mm = w.m.data();
+  T* ll = w.l.data();
+  T* mu = w.mu.data();
+  T* al = w.alpha.data();
+  T* ls = w.lsum.data();
+  for (int64_t j0 = begin; j0 < end; j0 += kBlockK) {
+    const int64_t n = std::min(kBlockK, end - j0);
+    const T* kp = k + ((b * s.Tk + j0) * s.Hkv + g) * D;
+    const T* vp = v + ((b * s.Tk + j0) * s.Hkv + g) * D;
+    T* St = w.st.data();
+    small_gemm(n, R, D, kp, ldk, 1, w.qt.data(), R, St, R, false);
+    mask_tile(St, n, R, j0, i0, m, w.segq.data());
+    // Column maxima against the running max; mu is the shift actually used
+    // (0 while a row has seen nothing, so −inf − −inf never happens).
+    std::copy(mm, mm + R, mu);
+    for (int64_t c = 0; c < n; ++c) {
+      const T* row = St + c * R;
+#pragma omp simd
+      for (int64_t r = 0; r < R; ++r) mu[r] = row[r] > mu[r] ? row[r] : mu[r];
+    }
+#pragma omp simd
+    for (int64_t r = 0; r < R; ++r) {
+      const T mnew = mu[r];
+      mu[r] = mnew == ninf ? T(0) : mnew;
+      al[r] = exp_of(mm[r] - mu[r]);  // 0 while the row had seen nothing
+      mm[r] = mnew;
+      ls[r] = T(0);
+    }
+    for (int64_t c = 0; c < n; ++c) {
+      T* row = St + c * R;
+#pragma omp simd
+      for (int64_t r = 0; r < R; ++r) {
+        const T e = exp_of(row[r] - mu[r]);
+        row[r] = e;
+        ls[r] += e;
+      }
+    }
+    for (int64_t r = 0; r < R; ++r) {
+      ll[r] = ll[r] * al[r] + ls[r];
+      if (al[r] != T(1)) {
+        T* orow = w.o.data() + r * D;
+        const T a = al[r];
+#pragma omp simd
+        for (int64_t d = 0; d < D; ++d) orow[d] *= a;
+      }
+    }
+    // O [R, D] += P V: A(r, c) = Sᵀ[c, r], read through strides (1, R).
+    small_gemm(R, D, n, St, 1, R, vp, ldk, w.o.data(), D, true);
+  }
+  for (int64_t r = 0; r < R; ++r) {
+    T* orow = op + r * ldq;
+    if (ll[r] == T(0)) {
+      lse_row[r] = ninf;
+      std::fill(orow, orow + D, T(0));
+      continue;
+    }
+    lse_row[r] = static_cast<T>(static_cast<double>(mm[r]) + std::log(static_cast<double>(ll[r])));
+    const T inv = T(1) / ll[r];
+    const T* src = w.o.data() + r * D;
+#pragma omp simd
+    for (int64_t d = 0; d < D; ++d) orow[d] = src[d] * inv;
+  }
+}
+
+// Backward of one (b, h, query tile), recomputing each key block's
+// probabilities from lse (Qs = scale · Q, everything key-major):
+//   Sᵀ = K Qsᵀ,  Pᵀ = exp(Sᵀ − lse) on visible pairs,  dPᵀ = V doutᵀ,
+//   dS'ᵀ = scale · Pᵀ ⊙ (dPᵀ − Di),  Di = Σ_d dout·out
+//   dQ += dS' K,  dK_block += dS'ᵀ Q,  dV_block += Pᵀ dout
+// (scale is folded into dS', so dQ = scale·dS·K and dK = scale·dSᵀ·Q come out
+// directly). dK and dV rows go to dk_base / dv_base (row stride ldacc),
+// which belong to the calling task alone.
+template <typename T>
+void backward_tile(const T* q, const T* k, const T* v, const T* out, const T* dout, const T* lse, T* dq, T* dk_base,
+                   T* dv_base, int64_t ldacc, const AttnShape& s, int64_t b, int64_t h, int64_t qb) {
+  const int64_t D = s.D, ldq = s.Hq * D, ldk = s.Hkv * D, g = h / (s.Hq / s.Hkv);
+  const int64_t i0 = qb * kBlockQ, i1 = std::min(s.Tq, i0 + kBlockQ), R = i1 - i0;
+  const Mask m = make_mask(s, b);
+  int64_t begin, end;
+  key_range(m, i0, i1, begin, end);
+  const int64_t row0 = (b * s.Tq + i0) * s.Hq + h;  // token-major row of (b, i0, h)
+  T* dqp = dq + row0 * D;
+  if (begin == end) {  // the outputs were constant zeros
+    for (int64_t r = 0; r < R; ++r) std::fill(dqp + r * ldq, dqp + r * ldq + D, T(0));
+    return;
+  }
+  Tiles<T>& w = tiles<T>(D);
+  const T scale = static_cast<T>(s.scale);
+  const T* qp = q + row0 * D;
+  const T* op = out + row0 * D;
+  const T* dop = dout + row0 * D;
+  const T* lse_row = lse + (b * s.Hq + h) * s.Tq + i0;
+  load_queries(w, qp, ldq, R, D, scale, m, i0);
+  T* mu = w.mu.data();  // the shift: lse, or +inf for a row that saw nothing (P = 0)
+  T* di = w.di.data();
+  for (int64_t r = 0; r < R; ++r) {
+    double acc = 0;
+    for (int64_t d = 0; d < D; ++d) {
+      w.dot[d * R + r] = dop[r * ldq + d];
+      acc += static_cast<double>(dop[r * ldq + d]) * op[r * ldq + d];
+    }
+    di[r] = static_cast<T>(acc);
+    mu[r] = lse_row[r] == neg_inf(T()) ? std::numeric_limits<T>::infinity() : lse_row[r];
+  }
+  std::fill(w.o.begin(), w.o.begin() + R * D, T(0));
+  for (int64_t j0 = begin; j0 < end; j0 += kBlockK) {
+    const int64_t n = std::min(kBlockK, end - j0);
+    const T* kp = k + ((b * s.Tk + j0) * s.Hkv + g) * D;
+    const T* vp = v + ((b * s.Tk + j0) * s.Hkv + g) * D;
+    T* Pt = w.st.data();    // [n, R]
+    T* dPt = w.dpt.data();  // [n, R], becomes dS'ᵀ
+    small_gemm(n, R, D, kp, ldk, 1, w.qt.data(), R, Pt, R, false);
+    small_gemm(n, R, D, vp, ldk, 1, w.dot.data(), R, dPt, R, false);
+    mask_tile(Pt, n, R, j0, i0, m, w.segq.data());
+    for (int64_t c = 0; c < n; ++c) {
+      T* prow = Pt + c * R;
+      T* drow = dPt + c * R;
+#pragma omp simd
+      for (int64_t r = 0; r < R; ++r) {
+        const T p = exp_of(prow[r] - mu[r]);
+        prow[r] = p;
+        drow[r] = scale * p * (drow[r] - di[r]);
+      }
+    }
+    small_gemm(R, D, n, dPt, 1, R, kp, ldk, w.o.data(), D, true);            // dQ += dS' K
+    small_gemm(n, D, R, dPt, R, 1, qp, ldq, dk_base + j0 * ldacc, ldacc, true);  // dK += dS'ᵀ Q
+    small_gemm(n, D, R, Pt, R, 1, dop, ldq, dv_base + j0 * ldacc, ldacc, true);  // dV += Pᵀ dout
+  }
+  for (int64_t r = 0; r < R; ++r) std::copy(w.o.data() + r * D, w.o.data() + (r + 1) * D, dqp + r * ldq);
 }
 
 }  // namespace
 
-// Forward. Each task is (batch b, query head h, query tile): it owns its rows
-// of out and lse, so tasks never share writes. Per tile:
-//   S = scale · Q_tile K[begin:end]ᵀ  [rows, n]   (gemm straight from the
-//   token-major layout: q rows are Hq·D apart, k/v rows Hkv·D apart)
-//   P = softmax(S + mask), lse = logsumexp(S + mask),  O_tile = P V[begin:end]
-// The gemm calls inside the parallel region run single-threaded in oneDNN.
+// Tasks are (b, h, query tile); each owns its rows of out and lse. Largest
+// tiles (most keys, under the causal limit) first, one parallel region per call.
 template <typename T>
 void attention_forward(const T* q, const T* k, const T* v, T* out, T* lse, const AttnShape& s) {
   check_shape(s, false);
   const int64_t nqb = (s.Tq + kBlockQ - 1) / kBlockQ;
-  const int64_t rep = s.Hq / s.Hkv;
-  const int64_t ldq = s.Hq * s.D, ldk = s.Hkv * s.D;
   const int64_t ntask = s.B * s.Hq * nqb;
-#pragma omp parallel
-  {
-    T* scores = scratch<T>(0, kBlockQ * s.Tk);  // [rows, n]
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t task = 0; task < ntask; ++task) {
-      // Largest tiles first: the last query tile sees the most keys.
-      const int64_t qb = nqb - 1 - task % nqb;
-      const int64_t h = (task / nqb) % s.Hq;
-      const int64_t b = task / (nqb * s.Hq);
-      const int64_t g = h / rep;
-      const int64_t i0 = qb * kBlockQ, i1 = std::min(s.Tq, i0 + kBlockQ), rows = i1 - i0;
-      const Mask m = make_mask(s, b);
-      int64_t begin, end;
-      key_range(m, i0, i1, begin, end);
-      const int64_t n = end - begin;
-      T* lse_row = lse + (b * s.Hq + h) * s.Tq;
-      T* op = out + ((b * s.Tq + i0) * s.Hq + h) * s.D;
-      if (n == 0) {  // no row of the tile sees any key
-        for (int64_t r = 0; r < rows; ++r) {
-          lse_row[i0 + r] = -std::numeric_limits<T>::infinity();
-          std::fill(op + r * ldq, op + r * ldq + s.D, T(0));
-        }
-        continue;
-      }
-      const T* qp = q + ((b * s.Tq + i0) * s.Hq + h) * s.D;
-      const T* kp = k + ((b * s.Tk + begin) * s.Hkv + g) * s.D;
-      const T* vp = v + ((b * s.Tk + begin) * s.Hkv + g) * s.D;
-      T* S = scores;
-      gemm<T>(false, true, rows, n, s.D, static_cast<T>(s.scale), qp, ldq, kp, ldk, T(0), S, n);
-      for (int64_t r = 0; r < rows; ++r) lse_row[i0 + r] = softmax_row(S + r * n, n, begin, i0 + r, m);
-      gemm<T>(false, false, rows, s.D, n, T(1), S, n, vp, ldk, T(0), op, ldq);
-    }
+#pragma omp parallel for schedule(dynamic, 1) if (ntask > 1)
+  for (int64_t task = 0; task < ntask; ++task) {
+    const int64_t qb = nqb - 1 - task % nqb;
+    const int64_t h = (task / nqb) % s.Hq;
+    const int64_t b = task / (nqb * s.Hq);
+    forward_tile(q, k, v, out, lse, s, b, h, qb);
   }
 }
 
-// Backward. dK and dV rows of kv head g are shared by the rep = Hq/Hkv query
-// heads of its group and by every query tile, so tasks are built around
-// (b, g): a task walks some of the query tiles of all heads of the group and
-// accumulates dK/dV for that kv head only. Nobody else writes them, so there
-// are no races and no atomics. When B·Hkv is smaller than the thread count,
-// each (b, g) is split further into `split` tasks that take the query tiles
-// round-robin (which also balances the causal triangle) and accumulate into
-// private [Tk, D] partials, summed afterwards in a fixed order: the result
-// depends only on shapes and thread count (DESIGN.md determinism).
-// Per tile and head, recomputing the forward's probabilities from lse:
-//   S = scale · Q Kᵀ,  P = exp(S − lse) on allowed keys,  Di = Σ_d dout·out
-//   dP = dout Vᵀ,  dS = P ⊙ (dP − D)
-//   dQ_tile = scale · dS K,  dK += scale · dSᵀ Q_tile,  dV += Pᵀ dout_tile
+// dK and dV rows of kv head g are shared by the Hq/Hkv query heads of its
+// group and by every query tile, so tasks are built around (b, g): a task
+// walks some of the query tiles of all heads of the group and accumulates
+// dK/dV for that kv head only; nobody else writes them (no atomics). When
+// B·Hkv is below the thread count, each (b, g) is split into `split` tasks
+// that take the query tiles round-robin (which also balances the causal
+// triangle) into private [Tk, D] partials, summed afterwards in a fixed
+// order: the result depends only on shapes and thread count.
 template <typename T>
 void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* dout, const T* lse, T* dq, T* dk,
                         T* dv, const AttnShape& s) {
   check_shape(s, true);
-  const int64_t T_ = s.Tk;
+  const int64_t T_ = s.Tk, D = s.D;
   const int64_t nqb = (s.Tq + kBlockQ - 1) / kBlockQ;
   const int64_t rep = s.Hq / s.Hkv;
-  const int64_t ldq = s.Hq * s.D, ldk = s.Hkv * s.D;
+  const int64_t ldk = s.Hkv * D;
   const int64_t groups = s.B * s.Hkv;
   const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   const int64_t split = std::clamp<int64_t>((threads + groups - 1) / groups, 1, nqb);
   const int64_t ntask = groups * split;
-  // Partials [task, Tk, D] for dK and dV when split > 1.
-  std::vector<T> part_k, part_v;
+  std::vector<T> part_k, part_v;  // [task, Tk, D] when split > 1
   if (split > 1) {
-    part_k.assign(static_cast<size_t>(ntask * T_ * s.D), T(0));
-    part_v.assign(static_cast<size_t>(ntask * T_ * s.D), T(0));
+    part_k.assign(static_cast<size_t>(ntask * T_ * D), T(0));
+    part_v.assign(static_cast<size_t>(ntask * T_ * D), T(0));
   } else {
     std::fill(dk, dk + s.B * T_ * ldk, T(0));
     std::fill(dv, dv + s.B * T_ * ldk, T(0));
   }
-#pragma omp parallel
-  {
-    T* pbuf = scratch<T>(0, kBlockQ * T_);
-    T* dpbuf = scratch<T>(1, kBlockQ * T_);
-#pragma omp for schedule(dynamic, 1)
-    for (int64_t task = 0; task < ntask; ++task) {
-      const int64_t part = task % split;
-      const int64_t bg = task / split;
-      const int64_t b = bg / s.Hkv, g = bg % s.Hkv;
-      const Mask m = make_mask(s, b);
-      // Where this task's dK/dV accumulate: straight into dk/dv (row stride
-      // Hkv·D) or into its private partial (row stride D).
-      T *dk_base, *dv_base;
-      int64_t ldacc;
-      if (split > 1) {
-        dk_base = part_k.data() + task * T_ * s.D;
-        dv_base = part_v.data() + task * T_ * s.D;
-        ldacc = s.D;
-      } else {
-        dk_base = dk + (b * T_ * s.Hkv + g) * s.D;
-        dv_base = dv + (b * T_ * s.Hkv + g) * s.D;
-        ldacc = ldk;
-      }
-      for (int64_t qb = part; qb < nqb; qb += split) {
-        const int64_t i0 = qb * kBlockQ, i1 = std::min(s.Tq, i0 + kBlockQ), rows = i1 - i0;
-        int64_t begin, end;
-        key_range(m, i0, i1, begin, end);
-        const int64_t n = end - begin;
-        const T* kp = k + ((b * T_ + begin) * s.Hkv + g) * s.D;
-        const T* vp = v + ((b * T_ + begin) * s.Hkv + g) * s.D;
-        for (int64_t h = g * rep; h < (g + 1) * rep; ++h) {
-          const int64_t row0 = (b * s.Tq + i0) * s.Hq + h;  // token-major row of (b, i0, h)
-          if (n == 0) {  // no row sees a key: the outputs were constant zeros
-            for (int64_t r = 0; r < rows; ++r) std::fill(dq + (row0 + r * s.Hq) * s.D, dq + (row0 + r * s.Hq) * s.D + s.D, T(0));
-            continue;
-          }
-          const T* qp = q + row0 * s.D;
-          const T* op = out + row0 * s.D;
-          const T* dop = dout + row0 * s.D;
-          const T* lse_row = lse + (b * s.Hq + h) * s.Tq;
-          T* P = pbuf;   // [rows, n]
-          T* dP = dpbuf;  // [rows, n], becomes dS
-          gemm<T>(false, true, rows, n, s.D, static_cast<T>(s.scale), qp, ldq, kp, ldk, T(0), P, n);
-          gemm<T>(false, true, rows, n, s.D, T(1), dop, ldq, vp, ldk, T(0), dP, n);
-          for (int64_t r = 0; r < rows; ++r) {
-            const int64_t i = i0 + r;
-            T* Pr = P + r * n;
-            T* dPr = dP + r * n;
-            const T l = lse_row[i];
-            const int64_t lim = m.limit(i, begin, n);
-            if (l == -std::numeric_limits<T>::infinity()) {  // fully masked row: no gradient
-              std::fill(Pr, Pr + n, T(0));
-              std::fill(dPr, dPr + n, T(0));
-              continue;
-            }
-            m.hide(Pr, lim, begin, i);
-            exp_shift(Pr, lim, l);
-            std::fill(Pr + lim, Pr + n, T(0));
-            double di = 0;
-            for (int64_t d = 0; d < s.D; ++d)
-              di += static_cast<double>(dop[r * ldq + d]) * op[r * ldq + d];
-            const T dit = static_cast<T>(di);
-#pragma omp simd
-            for (int64_t c = 0; c < n; ++c) dPr[c] = Pr[c] * (dPr[c] - dit);
-          }
-          const T sc = static_cast<T>(s.scale);
-          gemm<T>(false, false, rows, s.D, n, sc, dP, n, kp, ldk, T(0), dq + row0 * s.D, ldq);
-          gemm<T>(true, false, n, s.D, rows, sc, dP, n, qp, ldq, T(1), dk_base + begin * ldacc, ldacc);
-          gemm<T>(true, false, n, s.D, rows, T(1), P, n, dop, ldq, T(1), dv_base + begin * ldacc, ldacc);
-        }
-      }
+#pragma omp parallel for schedule(dynamic, 1) if (ntask > 1)
+  for (int64_t task = 0; task < ntask; ++task) {
+    const int64_t part = task % split;
+    const int64_t bg = task / split;
+    const int64_t b = bg / s.Hkv, g = bg % s.Hkv;
+    T *dk_base, *dv_base;
+    int64_t ldacc;
+    if (split > 1) {
+      dk_base = part_k.data() + task * T_ * D;
+      dv_base = part_v.data() + task * T_ * D;
+      ldacc = D;
+    } else {
+      dk_base = dk + (b * T_ * s.Hkv + g) * D;
+      dv_base = dv + (b * T_ * s.Hkv + g) * D;
+      ldacc = ldk;
     }
+    for (int64_t qb = part; qb < nqb; qb += split)
+      for (int64_t h = g * rep; h < (g + 1) * rep; ++h)
+        backward_tile(q, k, v, out, dout, lse, dq, dk_base, dv_base, ldacc, s, b, h, qb);
   }
   if (split > 1) {
     // dk[b, j, g, :] = Σ_part partial[(b·Hkv + g)·split + part][j, :], in part order.
@@ -289,13 +341,13 @@ void attention_backward(const T* q, const T* k, const T* v, const T* out, const 
     for (int64_t bj = 0; bj < s.B * T_; ++bj) {
       const int64_t b = bj / T_, j = bj % T_;
       for (int64_t g = 0; g < s.Hkv; ++g) {
-        T* dkr = dk + (bj * s.Hkv + g) * s.D;
-        T* dvr = dv + (bj * s.Hkv + g) * s.D;
-        std::fill(dkr, dkr + s.D, T(0));
-        std::fill(dvr, dvr + s.D, T(0));
+        T* dkr = dk + (bj * s.Hkv + g) * D;
+        T* dvr = dv + (bj * s.Hkv + g) * D;
+        std::fill(dkr, dkr + D, T(0));
+        std::fill(dvr, dvr + D, T(0));
         for (int64_t p = 0; p < split; ++p) {
-          const int64_t off = (((b * s.Hkv + g) * split + p) * T_ + j) * s.D;
-          for (int64_t d = 0; d < s.D; ++d) {
+          const int64_t off = (((b * s.Hkv + g) * split + p) * T_ + j) * D;
+          for (int64_t d = 0; d < D; ++d) {
             dkr[d] += part_k[off + d];
             dvr[d] += part_v[off + d];
           }

@@ -1,6 +1,10 @@
 // Grouped-query attention, causal (decoders) or bidirectional (encoders),
-// tiled (flash-attention style) so that memory is O(T) per head: the forward keeps only the output and the row log-sum-exp,
-// the backward recomputes the scores tile by tile. No [T, T] matrix is kept.
+// fused and tiled (flash-attention style) so that memory is O(T) per head:
+// one kernel per (batch, head, 64-query tile) computes scores a 64-key block
+// at a time, masks them, applies an online softmax and multiplies into the
+// output; the forward keeps only the output and the row log-sum-exp, the
+// backward recomputes each block's probabilities from it. No [T, T] matrix
+// and no [64, T] row of scores is ever written.
 //
 // Layout is token-major, as the q/k/v projections produce it:
 //   q, out  [B, Tq, Hq, D]      k, v  [B, Tk, Hkv, D]      lse [B, Hq, Tq]
@@ -38,6 +42,15 @@ void attention_forward(const T* q, const T* k, const T* v, T* out, T* lse, const
 template <typename T>
 void attention_backward(const T* q, const T* k, const T* v, const T* out, const T* dout, const T* lse, T* dq, T* dk,
                         T* dv, const AttnShape& s);
+
+// The unfused twin (attention_unfused.cpp): the same contract through
+// oneDNN GEMM calls on [64, Tk] score rows. Kept as a reference for the
+// fused kernels above.
+template <typename T>
+void attention_forward_unfused(const T* q, const T* k, const T* v, T* out, T* lse, const AttnShape& s);
+template <typename T>
+void attention_backward_unfused(const T* q, const T* k, const T* v, const T* out, const T* dout, const T* lse, T* dq,
+                                T* dk, T* dv, const AttnShape& s);
 
 // Reference: materialises the full score matrix, double accumulation.
 template <typename T>
