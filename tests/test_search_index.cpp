@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <thread>
+#include <atomic>
 
 #include "core/error.h"
 #include "search/content_id.h"
@@ -205,6 +207,110 @@ TEST(SearchIndex, AddReplacesADocumentWithTheSameId) {
   EXPECT_EQ(b[0].id, "doc3");
   r.text = "number 3";  // the old text is gone from the full-text index
   for (const auto& h : idx->search(r)) EXPECT_NE(h.id, "doc3");
+}
+
+// A chunked index stores document D as rows D#0, D#1, ... (search/corpus.h).
+// Adding D again (peft index add, POST /documents) must replace all of its
+// rows, also those the new, shorter text no longer reaches; deleting D
+// removes them all. Other documents, and rows that only look like chunks,
+// stay.
+TEST(SearchIndex, ReaddingAChunkedDocumentLeavesNoStaleChunks) {
+  auto vecs = test::clustered_unit_vectors(12, kDims, 3, 0.5, 8);
+  const std::string dir = test::temp_dir("search") + "/idx";
+  Manifest m = test_manifest();
+  m.chunk_tokens = 4;
+  auto idx = SearchIndex::create(dir, m);
+  std::vector<SearchDocument> docs;
+  for (int j = 0; j < 3; ++j)  // the long first version of "man"
+    docs.push_back({"man#" + std::to_string(j), "man", "part " + std::to_string(j), {{"parent", "man"}, {"chunk", j}}});
+  docs.push_back({"other", "other", "other text", nlohmann::json::object()});
+  docs.push_back({"man#x", "look-alike", "not a chunk", {{"parent", "man"}}});   // tail is not a number
+  docs.push_back({"man#7", "look-alike", "not a chunk", nlohmann::json::object()});  // no parent
+  idx->add(docs, vecs.data());
+  ASSERT_EQ(idx->count(), 6);
+  // The new version is one chunk.
+  idx->add({{"man#0", "man", "short", {{"parent", "man"}, {"chunk", 0}}}}, vecs.data() + 6 * kDims);
+  std::set<std::string> ids;
+  for (const auto& id : idx->ids()) ids.insert(id);
+  EXPECT_EQ(ids, (std::set<std::string>{"man#0", "other", "man#x", "man#7"}));
+  EXPECT_EQ(idx->get("man#0")->text, "short");
+  // Searching finds no stale chunk by vector or by text.
+  auto r = vec_request(vecs.data() + 1 * kDims, 6, SearchMode::kHybrid);
+  r.text = "part";
+  for (const auto& h : idx->search(r)) EXPECT_TRUE(ids.count(h.id)) << h.id;
+  // Unchunked (short) again: the row "man" replaces the chunk.
+  idx->add({{"man", "man", "tiny", nlohmann::json::object()}}, vecs.data() + 7 * kDims);
+  EXPECT_FALSE(idx->contains("man#0"));
+  EXPECT_TRUE(idx->contains("man"));
+  // And chunked again: "man" goes.
+  idx->add({{"man#0", "man", "a", {{"parent", "man"}, {"chunk", 0}}}, {"man#1", "man", "b", {{"parent", "man"}, {"chunk", 1}}}},
+           vecs.data() + 8 * kDims);
+  EXPECT_FALSE(idx->contains("man"));
+  EXPECT_EQ(idx->count(), 5);
+  // Deleting the document by its id removes its chunks, nothing else.
+  EXPECT_EQ(idx->remove({"man"}), 2);
+  ids.clear();
+  for (const auto& id : idx->ids()) ids.insert(id);
+  EXPECT_EQ(ids, (std::set<std::string>{"other", "man#x", "man#7"}));
+  EXPECT_EQ(SearchIndex::open(dir)->count(), 3);
+}
+
+// An index without chunking treats ids with '#' as plain ids.
+TEST(SearchIndex, UnchunkedIndexKeepsIdsWithHash) {
+  auto vecs = test::clustered_unit_vectors(3, kDims, 1, 0.5, 9);
+  auto idx = SearchIndex::create(test::temp_dir("search") + "/idx", test_manifest());
+  idx->add({{"a#0", "t", "x", {{"parent", "a"}}}, {"a#1", "t", "y", {{"parent", "a"}}}}, vecs.data());
+  idx->add({{"a#0", "t", "z", {{"parent", "a"}}}}, vecs.data() + 2 * kDims);
+  EXPECT_EQ(idx->count(), 2);
+  EXPECT_EQ(idx->remove({"a"}), 0);
+}
+
+// Searches run on their own read connections (a pool), beside each other
+// and beside writes: every answer is the index before or after a write,
+// never an error or a mix, and nothing waits forever.
+TEST(SearchIndex, ConcurrentBm25AndHybridSearchesBesideWrites) {
+  const int64_t n = 300;
+  auto vecs = test::clustered_unit_vectors(n + 50, kDims, 10, 0.5, 10);
+  const std::string dir = test::temp_dir("search") + "/idx";
+  auto idx = SearchIndex::create(dir, test_manifest());
+  idx->add(make_docs(n), vecs.data());
+  // "kernel" documents: i % 16 == 0 or (i * 7 + 3) % 16 == 0 in make_docs.
+  std::vector<SearchDocument> extra;
+  for (int64_t i = 0; i < 50; ++i) extra.push_back({"extra" + std::to_string(i), "kernel extra", "kernel kernel", nlohmann::json::object()});
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> searches{0}, bad{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 6; ++t)
+    readers.emplace_back([&, t] {
+      while (!stop) {
+        SearchRequest r = vec_request(vecs.data() + (t % 5) * kDims, 10, t % 2 ? SearchMode::kBm25 : SearchMode::kHybrid);
+        r.text = "kernel";
+        r.snippet_tokens = 8;
+        try {
+          const auto hits = idx->search(r);
+          // Either state has at least 10 kernel documents.
+          if (hits.size() != 10u) ++bad;
+          ++searches;
+        } catch (const std::exception&) {
+          ++bad;
+        }
+      }
+    });
+  try {
+    for (int round = 0; round < 10; ++round) {
+      idx->add(extra, vecs.data() + n * kDims);
+      std::vector<std::string> ids;
+      for (const auto& d : extra) ids.push_back(d.id);
+      EXPECT_EQ(idx->remove(ids), 50);
+    }
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "a write failed beside the searches: " << e.what();
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_GT(searches.load(), 0);
+  EXPECT_EQ(idx->count(), n);
 }
 
 TEST(SearchIndex, WhereFiltersEveryMode) {

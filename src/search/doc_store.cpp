@@ -205,6 +205,21 @@ std::optional<int64_t> DocStore::rowid_of(const std::string& id) const {
   return s.col_i64(0);
 }
 
+std::vector<std::string> DocStore::chunk_ids(const std::string& parent) const {
+  // ids P#0, P#1, ... sort between "P#" and "P$" ('$' follows '#'), so the
+  // UNIQUE index on id finds them without a scan; the metadata confirms
+  // that each is a chunk of P and not a document that happens to be named so.
+  Stmt s(db_, "SELECT id FROM docs WHERE id > ?1 AND id < ?2 AND json_extract(meta, '$.parent') = ?3 ORDER BY rowid");
+  s.text(1, parent + "#").text(2, parent + "$").text(3, parent);
+  std::vector<std::string> out;
+  while (s.step()) {
+    std::string id = s.col_text(0);
+    const std::string tail = id.substr(parent.size() + 1);
+    if (!tail.empty() && tail.find_first_not_of("0123456789") == std::string::npos) out.push_back(std::move(id));
+  }
+  return out;
+}
+
 int64_t DocStore::count() const {
   Stmt s(db_, "SELECT count(*) FROM docs");
   s.step();

@@ -13,7 +13,8 @@
 // only in the graph file) so that the graph can always be rebuilt from this
 // one transactional file.
 //
-// Not thread-safe by itself: SearchIndex serialises access (one connection).
+// Not thread-safe by itself: one thread uses a DocStore (one connection) at a
+// time; SearchIndex keeps one for writing and a pool of read-only ones.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -50,6 +51,9 @@ class DocStore {
   // Removes the document `id` (docs and fts); returns its rowid, or nullopt.
   std::optional<int64_t> erase(const std::string& id);
   std::optional<int64_t> rowid_of(const std::string& id) const;
+  // The ids of the stored chunks of document `parent` (search/corpus.h:
+  // id "parent#j" with metadata "parent": parent), in insertion order.
+  std::vector<std::string> chunk_ids(const std::string& parent) const;
 
   int64_t count() const;
   std::optional<SearchDocument> get(const std::string& id) const;

@@ -257,6 +257,16 @@ std::vector<ScoredLabel> HnswGraph::exact(const float* query, int64_t k, const s
   return heap;
 }
 
+void HnswGraph::for_each_live(const std::function<void(uint64_t, const float*)>& fn) const {
+  const auto& h = *impl_->h;
+  for (size_t i = 0; i < h.cur_element_count; ++i) {
+    if (h.isMarkedDeleted(hnswlib::tableint(i))) continue;
+    fn(h.getExternalLabel(hnswlib::tableint(i)), reinterpret_cast<const float*>(h.getDataByInternalId(hnswlib::tableint(i))));
+  }
+}
+
+int64_t HnswGraph::distance_computations() const { return int64_t(impl_->h->metric_distance_computations.load()); }
+
 int64_t HnswGraph::m() const { return int64_t(impl_->h->M_); }
 int64_t HnswGraph::ef_construction() const { return int64_t(impl_->h->ef_construction_); }
 int64_t HnswGraph::elements() const { return int64_t(impl_->h->cur_element_count); }

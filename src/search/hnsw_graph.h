@@ -58,6 +58,13 @@ class HnswGraph {
   std::vector<ScoredLabel> exact(const float* query, int64_t k,
                                  const std::function<bool(uint64_t)>& allow = nullptr) const;
 
+  // Calls fn(label, vector) for every live element, in slot order.
+  void for_each_live(const std::function<void(uint64_t, const float*)>& fn) const;
+  // Distances hnswlib has computed in searches since the graph was made or
+  // loaded (its own counter; calibration reads the difference around a
+  // batch of searches to price a search breadth against the scan).
+  int64_t distance_computations() const;
+
   int64_t dims() const { return dims_; }
   int64_t m() const;
   int64_t ef_construction() const;

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -18,6 +19,7 @@
 #include "core/log.h"
 #include "io/atomic_file.h"
 #include "search/doc_store.h"
+#include "search/ef_calibration.h"
 #include "search/fusion.h"
 #include "search/hnsw_graph.h"
 
@@ -29,6 +31,17 @@ namespace {
 constexpr const char* kManifestFile = "manifest.json";
 constexpr const char* kDbFile = "docs.sqlite";
 constexpr const char* kLockFile = "write.lock";
+
+// The document a stored row belongs to: P for a chunk "P#j" whose metadata
+// names P as its parent (search/corpus.h), else the row's own id.
+std::string chunk_parent(const SearchDocument& d) {
+  const auto it = d.meta.find("parent");
+  if (it == d.meta.end() || !it->is_string()) return d.id;
+  const std::string p = it->get<std::string>();
+  if (d.id.size() <= p.size() + 1 || d.id.compare(0, p.size(), p) != 0 || d.id[p.size()] != '#') return d.id;
+  const std::string tail = d.id.substr(p.size() + 1);
+  return tail.find_first_not_of("0123456789") == std::string::npos ? p : d.id;
+}
 
 std::string graph_file(const std::string& dir, int64_t gen) {
   return (fs::path(dir) / ("hnsw-" + std::to_string(gen) + ".bin")).string();
@@ -55,10 +68,61 @@ struct SearchIndex::Impl {
   std::unique_ptr<DocStore> store;
   std::unique_ptr<HnswGraph> graph;
   int64_t generation = 0;
+  // The calibrated default breadth (ef_search 0): ef > 0, or
+  // EfCalibration::kExactScan; 0 = not measured yet. calibrated_live is the
+  // live count it was measured at, calibrated_recall the probes' recall.
+  int64_t calibrated_ef = 0;
+  int64_t calibrated_live = 0;
+  double calibrated_recall = 0;
   // Searches share `rw`; writes hold it exclusively. `db` serialises the one
   // SQLite connection between concurrent searches.
   mutable std::shared_mutex rw;
-  mutable std::mutex db;
+  // glibc's shared_mutex prefers readers: under a steady stream of searches
+  // (peft serve under load) a writer waiting for `rw` never got it. A writer
+  // holds this turnstile while it waits, and a reader passes through it
+  // first, so new readers queue behind a waiting writer.
+  mutable std::mutex turnstile;
+  std::shared_lock<std::shared_mutex> read_lock() const {
+    { std::lock_guard t(turnstile); }
+    return std::shared_lock(rw);
+  }
+  std::unique_lock<std::shared_mutex> write_lock() const {
+    std::lock_guard t(turnstile);
+    return std::unique_lock(rw);
+  }
+  mutable std::mutex db;  // the writer connection `store`, one statement at a time
+
+  // Read-only connections for lookups and searches, one per concurrent
+  // reader: a SQLite connection serves one thread at a time, so on the one
+  // `store` connection the BM25 queries of concurrent requests ran one after
+  // another. A borrowed connection goes back to the pool when its Reader
+  // ends. Readers hold `rw` shared, so they never run beside this process's
+  // own writes, and SQLite's file locks keep other processes' writes apart.
+  mutable std::mutex pool_mu;
+  mutable std::vector<std::unique_ptr<DocStore>> pool;
+  struct Reader {
+    const Impl* owner;
+    std::unique_ptr<DocStore> conn;
+    Reader(const Impl* o, std::unique_ptr<DocStore> c) : owner(o), conn(std::move(c)) {}
+    Reader(const Reader&) = delete;
+    Reader& operator=(const Reader&) = delete;
+    ~Reader() {
+      std::lock_guard g(owner->pool_mu);
+      owner->pool.push_back(std::move(conn));
+    }
+    DocStore* operator->() const { return conn.get(); }
+  };
+  Reader reader() const {
+    {
+      std::lock_guard g(pool_mu);
+      if (!pool.empty()) {
+        auto c = std::move(pool.back());
+        pool.pop_back();
+        return Reader{this, std::move(c)};
+      }
+    }
+    return Reader{this, DocStore::open((fs::path(dir) / kDbFile).string(), false, false)};
+  }
 
   ~Impl() {
     if (lock_fd >= 0) ::close(lock_fd);  // releases the flock
@@ -94,6 +158,60 @@ struct SearchIndex::Impl {
     log_warn(why + "; rebuilding the graph from docs.sqlite");
     graph = build_graph(manifest.hnsw_m, manifest.ef_construction);
     if (writable) graph->save(path);
+  }
+
+  // Erases document `id` from the store and the graph; 1 if it was there.
+  int64_t erase_one(const std::string& id) {
+    if (auto old = store->erase(id)) {
+      graph->mark_deleted(uint64_t(*old));
+      return 1;
+    }
+    return 0;
+  }
+  // Erases `id` and every chunk of it; how many rows went.
+  int64_t erase_document(const std::string& id) {
+    int64_t n = erase_one(id);
+    for (const auto& c : store->chunk_ids(id)) n += erase_one(c);
+    return n;
+  }
+
+  // The breadth a query without its own ef uses (> 0), or kExactScan.
+  int64_t default_ef() const {
+    if (manifest.ef_search > 0) return manifest.ef_search;
+    return calibrated_ef != 0 ? calibrated_ef : EfCalibration::kExactScan;
+  }
+
+  // Measures the default breadth again when it has never been measured or
+  // the live count moved by more than a quarter since (one document added
+  // through peft serve must not cost a calibration).
+  void recalibrate_if_due(bool force) {
+    if (manifest.ef_search > 0) return;
+    const int64_t live = graph->live();
+    const bool moved = live * 4 > calibrated_live * 5 || live * 5 < calibrated_live * 4;
+    if (!force && calibrated_ef != 0 && !moved) return;
+    const EfCalibration c = calibrate_ef(*graph, manifest.recall_target);
+    calibrated_ef = c.ef;
+    calibrated_live = c.live;
+    calibrated_recall = c.recall;
+  }
+
+  // "ef live recall" in the meta table, committed with the generation.
+  void store_calibration() {
+    if (manifest.ef_search > 0 || calibrated_ef == 0) return;
+    store->set_meta("default_ef", std::to_string(calibrated_ef) + " " + std::to_string(calibrated_live) + " " +
+                                      std::to_string(calibrated_recall));
+  }
+
+  void load_calibration() {
+    const std::string v = store->meta("default_ef", "");
+    long long ef = 0, live = 0;
+    double recall = 0;
+    if (!v.empty() && std::sscanf(v.c_str(), "%lld %lld %lf", &ef, &live, &recall) == 3 &&
+        (ef > 0 || ef == EfCalibration::kExactScan)) {
+      calibrated_ef = ef;
+      calibrated_live = live;
+      calibrated_recall = recall;
+    }
   }
 
   std::unique_ptr<HnswGraph> build_graph(int64_t m, int64_t efc) const {
@@ -133,12 +251,16 @@ struct SearchIndex::Impl {
   // the transaction rolls back and the graph is reloaded from the committed
   // generation's file, so memory and disk agree again.
   template <typename F>
-  void commit_generation(F&& write) {
+  void commit_generation(F&& write, bool recalibrate = false) {
     const int64_t next = generation + 1;
     const std::string next_path = graph_file(dir, next);
+    const int64_t old_ef = calibrated_ef, old_live = calibrated_live;
+    const double old_recall = calibrated_recall;
     store->begin();
     try {
       write();
+      recalibrate_if_due(recalibrate);
+      store_calibration();
       graph->save(next_path);
       fault_point("graph-saved");
       store->set_meta("generation", std::to_string(next));
@@ -146,6 +268,9 @@ struct SearchIndex::Impl {
       store->commit();
     } catch (...) {
       store->rollback();
+      calibrated_ef = old_ef;
+      calibrated_live = old_live;
+      calibrated_recall = old_recall;
       std::error_code ec;
       fs::remove(next_path, ec);
       try {
@@ -208,7 +333,11 @@ std::unique_ptr<SearchIndex> SearchIndex::open(const std::string& dir, Access ac
   impl->store->read_transaction([&] {
     impl->generation = std::stoll(impl->store->meta("generation", "0"));
     impl->load_graph();
+    impl->load_calibration();
   });
+  // An index written before the calibrated default (or by a build cut short
+  // before its first commit) is measured now, in memory.
+  impl->recalibrate_if_due(false);
   if (impl->writable) impl->clean_stale_files();
   return std::unique_ptr<SearchIndex>(new SearchIndex(std::move(impl)));
 }
@@ -217,23 +346,22 @@ const Manifest& SearchIndex::manifest() const { return impl_->manifest; }
 const std::string& SearchIndex::dir() const { return impl_->dir; }
 
 int64_t SearchIndex::count() const {
-  std::shared_lock r(impl_->rw);
-  std::lock_guard d(impl_->db);
-  return impl_->store->count();
+  const auto r = impl_->read_lock();
+  const auto s = impl_->reader();
+  return s->count();
 }
 
 SearchIndexInfo SearchIndex::info() const {
-  std::shared_lock r(impl_->rw);
+  const auto r = impl_->read_lock();
   SearchIndexInfo i;
   i.dir = impl_->dir;
   i.manifest = impl_->manifest;
-  {
-    std::lock_guard d(impl_->db);
-    i.documents = impl_->store->count();
-  }
+  i.documents = impl_->reader()->count();
   i.graph_elements = impl_->graph->elements();
   i.graph_deleted = impl_->graph->deleted();
   i.generation = impl_->generation;
+  i.default_ef = impl_->default_ef();
+  i.calibrated_recall = impl_->manifest.ef_search > 0 ? 0 : impl_->calibrated_recall;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(impl_->dir, ec))
     if (e.is_regular_file(ec)) i.disk_bytes += int64_t(e.file_size(ec));
@@ -246,6 +374,8 @@ nlohmann::json SearchIndexInfo::to_json() const {
           {"graph_elements", graph_elements},
           {"graph_deleted", graph_deleted},
           {"generation", generation},
+          {"default_ef", default_ef},
+          {"calibrated_recall", calibrated_recall},
           {"disk_bytes", disk_bytes},
           {"manifest", manifest.to_json()}};
 }
@@ -264,9 +394,16 @@ void SearchIndex::add(const std::vector<SearchDocument>& docs, const float* vect
       fail("search", "document '" + docs[i].id + "': its vector is zero or not finite");
   }
   if (docs.empty()) return;
-  std::unique_lock w(m.rw);
+  const auto w = m.write_lock();
   std::lock_guard d(m.db);
   m.commit_generation([&] {
+    // In a chunked index a document is stored as its chunks: adding it again
+    // replaces all of them, also those its new text no longer reaches.
+    if (m.manifest.chunk_tokens > 0) {
+      std::unordered_set<std::string> parents;
+      for (const auto& doc : docs) parents.insert(chunk_parent(doc));
+      for (const auto& p : parents) m.erase_document(p);
+    }
     std::vector<uint64_t> labels;
     labels.reserve(docs.size());
     for (size_t i = 0; i < docs.size(); ++i) {
@@ -280,21 +417,20 @@ void SearchIndex::add(const std::vector<SearchDocument>& docs, const float* vect
 int64_t SearchIndex::remove(const std::vector<std::string>& ids) {
   Impl& m = *impl_;
   m.require_writable();
-  std::unique_lock w(m.rw);
+  const auto w = m.write_lock();
   std::lock_guard d(m.db);
   int64_t removed = 0;
   bool any = false;
+  const bool chunked = m.manifest.chunk_tokens > 0;
   for (const auto& id : ids)
-    if (m.store->rowid_of(id)) any = true;
+    if (m.store->rowid_of(id) || (chunked && !m.store->chunk_ids(id).empty())) any = true;
   if (!any) return 0;
   m.commit_generation([&] {
     std::unordered_set<std::string> done;
     for (const auto& id : ids) {
       if (!done.insert(id).second) continue;
-      if (auto old = m.store->erase(id)) {
-        m.graph->mark_deleted(uint64_t(*old));
-        ++removed;
-      }
+      // A chunked document's id names all its chunks.
+      removed += chunked ? m.erase_document(id) : m.erase_one(id);
     }
   });
   return removed;
@@ -303,12 +439,12 @@ int64_t SearchIndex::remove(const std::vector<std::string>& ids) {
 void SearchIndex::rebuild(int64_t hnsw_m, int64_t ef_construction) {
   Impl& m = *impl_;
   m.require_writable();
-  std::unique_lock w(m.rw);
+  const auto w = m.write_lock();
   std::lock_guard d(m.db);
   Manifest next = m.manifest;
   if (hnsw_m > 0) next.hnsw_m = hnsw_m;
   if (ef_construction > 0) next.ef_construction = ef_construction;
-  m.commit_generation([&] { m.graph = m.build_graph(next.hnsw_m, next.ef_construction); });
+  m.commit_generation([&] { m.graph = m.build_graph(next.hnsw_m, next.ef_construction); }, true);
   if (next.hnsw_m != m.manifest.hnsw_m || next.ef_construction != m.manifest.ef_construction) {
     m.manifest = next;
     write_file_atomic((fs::path(m.dir) / kManifestFile).string(), next.to_json().dump(2) + "\n");
@@ -316,27 +452,27 @@ void SearchIndex::rebuild(int64_t hnsw_m, int64_t ef_construction) {
 }
 
 bool SearchIndex::contains(const std::string& id) const {
-  std::shared_lock r(impl_->rw);
-  std::lock_guard d(impl_->db);
-  return impl_->store->rowid_of(id).has_value();
+  const auto r = impl_->read_lock();
+  const auto s = impl_->reader();
+  return s->rowid_of(id).has_value();
 }
 
 std::optional<SearchDocument> SearchIndex::get(const std::string& id) const {
-  std::shared_lock r(impl_->rw);
-  std::lock_guard d(impl_->db);
-  return impl_->store->get(id);
+  const auto r = impl_->read_lock();
+  const auto s = impl_->reader();
+  return s->get(id);
 }
 
 std::vector<std::string> SearchIndex::ids() const {
-  std::shared_lock r(impl_->rw);
-  std::lock_guard d(impl_->db);
-  return impl_->store->ids();
+  const auto r = impl_->read_lock();
+  const auto s = impl_->reader();
+  return s->ids();
 }
 
 std::vector<float> SearchIndex::vector(const std::string& id) const {
-  std::shared_lock r(impl_->rw);
-  std::lock_guard d(impl_->db);
-  return impl_->store->vector(id, impl_->manifest.dims);
+  const auto r = impl_->read_lock();
+  const auto s = impl_->reader();
+  return s->vector(id, impl_->manifest.dims);
 }
 
 std::vector<SearchHit> SearchIndex::search(const SearchRequest& req) const {
@@ -355,36 +491,36 @@ std::vector<SearchHit> SearchIndex::search(const SearchRequest& req) const {
   }
   const int64_t depth = req.mode == SearchMode::kHybrid ? (req.fusion_depth > 0 ? req.fusion_depth : std::max<int64_t>(100, req.k))
                                                         : req.k;
-  const int64_t ef = req.ef > 0 ? req.ef : m.manifest.ef_search;
+  // A query without its own breadth uses the index's default, which may be
+  // the exact scan (search/ef_calibration.h).
+  const int64_t ef = req.ef > 0 ? req.ef : m.default_ef();
+  const bool exact = req.exact || ef == EfCalibration::kExactScan;
 
-  std::shared_lock r(m.rw);
+  const auto r = m.read_lock();
+  const auto s = m.reader();
   std::vector<ScoredLabel> vec;
   std::vector<std::pair<int64_t, double>> bm;
   if (want_vec) {
     if (req.where.empty()) {
-      vec = req.exact ? m.graph->exact(q.data(), depth) : m.graph->search(q.data(), depth, ef);
+      vec = exact ? m.graph->exact(q.data(), depth) : m.graph->search(q.data(), depth, ef);
     } else {
       std::unordered_set<int64_t> allowed;
-      {
-        std::lock_guard d(m.db);
-        allowed = m.store->filter_rowids(req.where);
-      }
+      allowed = s->filter_rowids(req.where);
       auto allow = [&](uint64_t label) { return allowed.count(int64_t(label)) > 0; };
       // A selective filter is cheaper to scan than to search around.
-      if (req.exact || int64_t(allowed.size()) * 8 <= m.graph->live())
+      if (exact || int64_t(allowed.size()) * 8 <= m.graph->live())
         vec = m.graph->exact(q.data(), depth, allow);
       else
         vec = m.graph->search_filtered(q.data(), depth, ef, allow);
     }
   }
-  std::lock_guard d(m.db);
-  if (want_bm25) bm = m.store->bm25(req.text, depth, req.where);
+  if (want_bm25) bm = s->bm25(req.text, depth, req.where);
 
   std::vector<SearchHit> hits;
   auto finish = [&](SearchHit& h, int64_t rowid) {
-    std::tie(h.id, h.title) = m.store->id_title(rowid);
+    std::tie(h.id, h.title) = s->id_title(rowid);
     if (req.snippet_tokens > 0)
-      h.snippet = m.store->snippet(rowid, req.text, req.snippet_tokens, req.snippet_open, req.snippet_close);
+      h.snippet = s->snippet(rowid, req.text, req.snippet_tokens, req.snippet_open, req.snippet_close);
   };
   if (req.mode == SearchMode::kVector) {
     for (size_t i = 0; i < vec.size() && int64_t(i) < req.k; ++i) {

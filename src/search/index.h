@@ -79,7 +79,7 @@ struct SearchRequest {
   std::string text;              // the query's text (bm25, hybrid; and snippets)
   SearchFilter where;
   bool exact = false;            // vector part by exhaustive scan, not HNSW
-  int64_t ef = 0;                // HNSW search breadth; 0 = manifest's ef_search
+  int64_t ef = 0;                // HNSW search breadth; 0 = the index's default (info().default_ef)
   int64_t fusion_depth = 0;      // hybrid: candidates per ranking; 0 = max(100, k)
   // Snippets (0 = none): up to this many tokens of the best-matching part of
   // the text, matched query words wrapped in open/close (FTS5 snippet()).
@@ -105,6 +105,10 @@ struct SearchIndexInfo {
   int64_t graph_elements = 0;   // HNSW slots, including deleted ones
   int64_t graph_deleted = 0;    // slots marked deleted (until rebuild)
   int64_t generation = 0;       // bumped by every committed write
+  // The breadth used when a query names none: the manifest's ef_search, or
+  // with ef_search 0 the calibrated one; -1 = the exact scan.
+  int64_t default_ef = 0;
+  double calibrated_recall = 0;  // the calibration probes' recall@10 (0 = fixed ef)
   int64_t disk_bytes = 0;       // the folder's files
   nlohmann::json to_json() const;
 };
@@ -128,12 +132,17 @@ class SearchIndex {
 
   // Adds documents with their vectors [docs.size(), manifest().dims], row i
   // for docs[i] (normalised here). A document whose id is already in the
-  // index replaces it. All or nothing: one transaction, one new generation.
+  // index replaces it; in a chunked index (manifest chunk_tokens > 0) a
+  // document replaces every stored chunk of the same source document (ids
+  // "D#j" with metadata parent D, search/corpus.h), so a shorter new text
+  // leaves none of the old chunks behind. All or nothing: one transaction,
+  // one new generation.
   // Throws InputError "[search] ..." for an empty id, a repeated id within
   // `docs`, a non-finite or all-zero vector, a read-only index.
   void add(const std::vector<SearchDocument>& docs, const float* vectors);
-  // Removes documents by id; ids not in the index are skipped. Returns how
-  // many were removed. All or nothing, one new generation (none if 0).
+  // Removes documents by id; ids not in the index are skipped. In a chunked
+  // index an id also removes that document's chunks. Returns how many rows
+  // were removed. All or nothing, one new generation (none if 0).
   int64_t remove(const std::vector<std::string>& ids);
   // Builds a fresh HNSW graph from the stored vectors (drops deleted slots;
   // settings may change M / ef_construction, 0 = keep). One new generation.

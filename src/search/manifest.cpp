@@ -21,7 +21,8 @@ nlohmann::json Manifest::to_json() const {
   j["chunk_tokens"] = chunk_tokens;
   j["chunk_overlap"] = chunk_overlap;
   j["metric"] = metric;
-  j["hnsw"] = {{"m", hnsw_m}, {"ef_construction", ef_construction}, {"ef_search", ef_search}};
+  j["hnsw"] = {{"m", hnsw_m}, {"ef_construction", ef_construction}, {"ef_search", ef_search},
+               {"recall_target", recall_target}};
   return j;
 }
 
@@ -64,9 +65,11 @@ Manifest Manifest::from_json(const nlohmann::json& j, const std::string& path) {
   m.hnsw_m = field<int64_t>(hnsw, "m", path);
   m.ef_construction = field<int64_t>(hnsw, "ef_construction", path);
   m.ef_search = field<int64_t>(hnsw, "ef_search", path);
+  // Indexes written before the calibrated default have no recall_target.
+  if (hnsw.contains("recall_target")) m.recall_target = field<double>(hnsw, "recall_target", path);
   if (m.dims <= 0) fail("search", path + ": dims must be > 0");
   if (m.metric != "cosine") fail("search", path + ": metric '" + m.metric + "' is not supported (cosine)");
-  if (m.hnsw_m < 2 || m.ef_construction < 1 || m.ef_search < 1)
+  if (m.hnsw_m < 2 || m.ef_construction < 1 || m.ef_search < 0 || !(m.recall_target > 0 && m.recall_target <= 1))
     fail("search", path + ": hnsw settings out of range");
   return m;
 }

@@ -38,7 +38,12 @@ struct Manifest {
   std::string metric = "cosine";     // vectors stored L2-normalised
   int64_t hnsw_m = 16;
   int64_t ef_construction = 100;
-  int64_t ef_search = 64;
+  // Search breadth used when a query names none: > 0 fixed; 0 (default)
+  // measured on the index's own graph after every large write so that
+  // recall@10 against the exact scan reaches `recall_target`
+  // (search/ef_calibration.h; the choice may be the exact scan).
+  int64_t ef_search = 0;
+  double recall_target = 0.95;
 
   nlohmann::json to_json() const;
   // Throws InputError "[search] <path>: ..." for a missing or malformed field.

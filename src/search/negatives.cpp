@@ -84,7 +84,6 @@ std::vector<Triplet> mine_hard_negatives(Searcher& s, const std::vector<std::pai
       SearchRequest req;
       req.mode = SearchMode::kVector;
       req.k = std::min(depth, total);
-      req.ef = std::max<int64_t>(req.k, s.manifest().ef_search);
       req.vector.assign(q, q + dims);
       hits = idx.search(req);
       cands.clear();

@@ -110,7 +110,8 @@ std::vector<float> Searcher::embed_queries(const std::vector<std::string>& texts
 }
 
 std::vector<float> Searcher::embed_documents(const std::vector<SearchDocument>& docs,
-                                             const std::function<void(int64_t, int64_t)>& progress) {
+                                             const std::function<void(int64_t, int64_t)>& progress,
+                                             Communicator* comm) {
   std::vector<std::string> texts;
   texts.reserve(docs.size());
   for (const auto& d : docs) texts.push_back(document_embed_text(d));
@@ -119,6 +120,7 @@ std::vector<float> Searcher::embed_documents(const std::vector<SearchDocument>& 
   o.dims = manifest_.dims;
   o.max_length = manifest_.max_tokens;
   o.progress = progress;
+  o.comm = comm;
   std::lock_guard g(embed_mu_);
   return embedder_->embed(texts, o);
 }

@@ -25,6 +25,7 @@
 namespace peft {
 
 class Embedder;
+class Communicator;
 
 // How `peft index build` embeds. Prompts are names from the model's
 // config_sentence_transformers.json or literal text; "" picks sentence-
@@ -63,8 +64,12 @@ class Searcher {
 
   // Embeddings [n, dims], in order.
   std::vector<float> embed_queries(const std::vector<std::string>& texts);
+  // With `comm` of several ranks (mpirun), every rank calls this with the
+  // same documents; the ranks share the batches as peft embed does and rank
+  // 0 gets the rows, bitwise those of one process; other ranks get {}.
   std::vector<float> embed_documents(const std::vector<SearchDocument>& docs,
-                                     const std::function<void(int64_t, int64_t)>& progress = nullptr);
+                                     const std::function<void(int64_t, int64_t)>& progress = nullptr,
+                                     Communicator* comm = nullptr);
   // Token count of one text without special tokens (for chunking).
   int64_t count_tokens(const std::string& text) const;
 

@@ -10,6 +10,7 @@
 #include "common.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "dist/communicator.h"
 #include "search/corpus.h"
 #include "search/index.h"
 #include "search/searcher.h"
@@ -57,15 +58,22 @@ std::vector<SearchDocument> read_and_chunk(const std::string& corpus, Searcher& 
 
 // Embeds and adds `docs` in commits of `commit_every` (each one atomic, so
 // an interrupted build keeps what it committed), with progress.
-void add_in_commits(Searcher& s, const std::vector<SearchDocument>& docs, int64_t commit_every, bool quiet) {
+// Under mpirun every rank runs this with the same documents: the ranks
+// share each commit's embedding batches and rank 0 alone (which holds the
+// index) adds the rows it gathered and reports progress.
+void add_in_commits(Searcher& s, const std::vector<SearchDocument>& docs, int64_t commit_every, bool quiet,
+                    Communicator& comm) {
   Progress p("embedding", int64_t(docs.size()));
   for (size_t start = 0; start < docs.size(); start += size_t(commit_every)) {
     const size_t end = std::min(docs.size(), start + size_t(commit_every));
     std::vector<SearchDocument> part(docs.begin() + long(start), docs.begin() + long(end));
-    auto vecs = s.embed_documents(part, [&](int64_t done, int64_t) {
-      if (!quiet) p.update(int64_t(start) + done);
-    });
-    s.index().add(part, vecs.data());
+    auto vecs = s.embed_documents(
+        part,
+        [&](int64_t done, int64_t) {
+          if (!quiet && comm.is_root()) p.update(int64_t(start) + done);
+        },
+        &comm);
+    if (comm.is_root()) s.index().add(part, vecs.data());
   }
 }
 
@@ -85,9 +93,14 @@ void print_info(const SearchIndexInfo& i, bool json) {
   std::printf("prompts:     query \"%s\", document \"%s\"\n", m.query_prompt.c_str(), m.document_prompt.c_str());
   if (m.chunk_tokens)
     std::printf("chunks:      %lld tokens, overlap %lld\n", (long long)m.chunk_tokens, (long long)m.chunk_overlap);
-  std::printf("hnsw:        M %lld, ef_construction %lld, ef_search %lld; %lld slots, %lld deleted\n", (long long)m.hnsw_m,
-              (long long)m.ef_construction, (long long)m.ef_search, (long long)i.graph_elements,
-              (long long)i.graph_deleted);
+  std::printf("hnsw:        M %lld, ef_construction %lld; %lld slots, %lld deleted\n", (long long)m.hnsw_m,
+              (long long)m.ef_construction, (long long)i.graph_elements, (long long)i.graph_deleted);
+  const std::string breadth = i.default_ef > 0 ? "ef " + std::to_string(i.default_ef) : std::string("exact scan");
+  if (m.ef_search > 0)
+    std::printf("search:      %s (fixed by --ef-search)\n", breadth.c_str());
+  else
+    std::printf("search:      %s (measured: recall@10 %.3f on probe queries, target %.2f)\n", breadth.c_str(),
+                i.calibrated_recall, m.recall_target);
   std::printf("generation:  %lld\n", (long long)i.generation);
   std::printf("disk:        %.1f MB\n", double(i.disk_bytes) / 1e6);
 }
@@ -101,7 +114,8 @@ std::function<int()> setup(CLI::App& app) {
   struct BuildOpts {
     EmbeddingSettings emb;
     std::string corpus, out;
-    int64_t chunk_tokens = 0, chunk_overlap = 0, m = 16, efc = 100, ef = 64, commit_every = 512;
+    int64_t chunk_tokens = 0, chunk_overlap = 0, m = 16, efc = 100, ef = 0, commit_every = 512;
+    double recall_target = 0.95;
   };
   auto b = std::make_shared<BuildOpts>();
   CLI::App* build = app.add_subcommand("build", "Embed a corpus into a new index folder (resumes an interrupted build)");
@@ -120,7 +134,12 @@ std::function<int()> setup(CLI::App& app) {
       ->check(kNonNegative);
   build->add_option("--hnsw-m", b->m, "HNSW links per node")->check(at_least(2));
   build->add_option("--ef-construction", b->efc, "HNSW build breadth")->check(kPositive);
-  build->add_option("--ef-search", b->ef, "HNSW search breadth used by default")->check(kPositive);
+  build->add_option("--ef-search", b->ef,
+                    "HNSW search breadth used by default (0 = measured on the index's own graph to reach --recall-target)")
+      ->check(kNonNegative);
+  build->add_option("--recall-target", b->recall_target,
+                    "with --ef-search 0: recall@10 against the exact scan that the default breadth must reach")
+      ->check(CLI::Range(0.01, 1.0));
   build->add_option("--commit-every", b->commit_every, "documents per atomic commit")->check(kPositive);
 
   auto add_corpus = std::make_shared<std::string>();
@@ -160,31 +179,51 @@ std::function<int()> setup(CLI::App& app) {
       m.hnsw_m = b->m;
       m.ef_construction = b->efc;
       m.ef_search = b->ef;
-      s->create_or_resume(b->out, m);
+      m.recall_target = b->recall_target;
+      // Under mpirun (issue 12) every rank reads and chunks the corpus and
+      // loads the model; rank 0 alone creates (or resumes) and writes the
+      // index, and tells the others which documents it still needs.
+      Communicator& comm = world();
+      if (comm.is_root()) s->create_or_resume(b->out, m);
       auto docs = docs_probe;
       if (m.chunk_tokens > 0)
         docs = chunk_documents(docs, m.chunk_tokens, m.chunk_overlap, [&](const std::string& w) { return s->count_tokens(w); });
-      const auto have_ids = s->index().ids();
-      const std::unordered_set<std::string> have(have_ids.begin(), have_ids.end());
+      std::vector<uint8_t> need(docs.size(), 1);
+      size_t have = 0;
+      if (comm.is_root()) {
+        const auto have_ids = s->index().ids();
+        const std::unordered_set<std::string> stored(have_ids.begin(), have_ids.end());
+        for (size_t i = 0; i < docs.size(); ++i)
+          if (stored.count(docs[i].id)) need[i] = 0, ++have;
+      }
+      if (comm.size() > 1 && !need.empty()) comm.broadcast(need.data(), int64_t(need.size()));
       std::vector<SearchDocument> todo;
-      for (auto& d : docs)
-        if (!have.count(d.id)) todo.push_back(std::move(d));
-      if (!have.empty())
-        log_info("resuming " + b->out + ": " + std::to_string(docs.size() - todo.size()) + " of " +
-                 std::to_string(docs.size()) + " documents already indexed");
+      for (size_t i = 0; i < docs.size(); ++i)
+        if (need[i]) todo.push_back(std::move(docs[i]));
+      if (have)
+        log_info("resuming " + b->out + ": " + std::to_string(have) + " of " + std::to_string(docs.size()) +
+                 " documents already indexed");
       Progress clock("", 0);
-      add_in_commits(*s, todo, b->commit_every, common->quiet);
+      add_in_commits(*s, todo, b->commit_every, common->quiet, comm);
+      if (!comm.is_root()) return 0;
       std::printf("indexed %zu documents into %s (%zu new) in %s\n", docs.size(), b->out.c_str(), todo.size(),
                   format_duration(clock.seconds()).c_str());
       return 0;
     }
     if (add->parsed()) {
-      auto s = Searcher::open(*dir, SearchIndex::Access::kWrite);
+      // Under mpirun the ranks share the embedding; rank 0 alone writes
+      // (the others open the index read-only, for its model and manifest).
+      Communicator& comm = world();
+      auto s = Searcher::open(*dir, comm.is_root() ? SearchIndex::Access::kWrite : SearchIndex::Access::kRead);
       auto docs = read_and_chunk(*add_corpus, *s);
       Progress p("embedding", int64_t(docs.size()));
-      auto vecs = s->embed_documents(docs, [&](int64_t done, int64_t) {
-        if (!common->quiet) p.update(done);
-      });
+      auto vecs = s->embed_documents(
+          docs,
+          [&](int64_t done, int64_t) {
+            if (!common->quiet && comm.is_root()) p.update(done);
+          },
+          &comm);
+      if (!comm.is_root()) return 0;
       const int64_t before = s->index().count();
       s->index().add(docs, vecs.data());
       std::printf("added %zu documents to %s (%lld replaced), %lld in all\n", docs.size(), dir->c_str(),

@@ -74,7 +74,7 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("-k", o->k, "results per query")->check(kPositive);
   app.add_option("--mode", o->mode, "vector, bm25 or hybrid (reciprocal-rank fusion, c = 60)");
   app.add_option("--where", o->where, "KEY=VALUE: only documents whose metadata field KEY is VALUE (repeat = AND)");
-  app.add_option("--ef", o->ef, "HNSW search breadth (0 = the index's ef_search)")->check(kNonNegative);
+  app.add_option("--ef", o->ef, "HNSW search breadth (0 = the index's default, see peft index info)")->check(kNonNegative);
   app.add_flag("--exact", o->exact, "vector part by exhaustive scan instead of HNSW");
   app.add_option("--snippet", o->snippet, "show up to N words of each result around the query's words")
       ->check(kNonNegative);
