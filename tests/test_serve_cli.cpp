@@ -192,6 +192,44 @@ TEST(ServeCli, AddThenDeleteReturnsTheSameResults) {
   EXPECT_EQ(s.stop(), 0) << s.err();
 }
 
+// A chunked index stores a long document as chunks id#0, id#1, ...: adding
+// it again through the API with a shorter text leaves none of the old chunks
+// behind, and DELETE /documents/{id} removes all of them.
+TEST(ServeCli, ReaddingAChunkedDocumentLeavesNoStaleChunks) {
+  const std::string d = temp_dir("serve-cli-chunks");
+  const std::string corpus = manpages_slice(d, 0, 5, "corpus.jsonl"), idx = d + "/idx";
+  CliResult r = run_cli({"index", "build", "--model", serve_model(), "--corpus", corpus, "--out", idx, "--max-tokens",
+                         "64", "--chunk-tokens", "16", "-q"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  ServeProcess s(idx);
+  auto c = client(s);
+  const int64_t base = answer(c.Get("/health"), 200)["documents"];
+  std::string long_text, short_text = "zebra crossing";
+  for (int i = 0; i < 30; ++i) long_text += "walrus number " + std::to_string(i) + " ";
+  auto post = [&](const std::string& text) {
+    return answer(c.Post("/documents", Json{{"documents", Json::array({{{"id", "beast"}, {"title", "t"}, {"text", text}}})}}.dump(),
+                         "application/json"),
+                  200);
+  };
+  const Json a = post(long_text);
+  const int64_t chunks = a["added"];
+  ASSERT_GE(chunks, 3);
+  EXPECT_EQ(answer(c.Get("/health"), 200)["documents"], base + chunks);
+  post(short_text);
+  EXPECT_EQ(answer(c.Get("/health"), 200)["documents"], base + 1);
+  for (int64_t j = 0; j < chunks; ++j) expect_error(c.Get("/documents/beast%23" + std::to_string(j)), 404, "no document");
+  // The old text is not found any more, the new one is.
+  for (const auto& h : get_search(c, "walrus number", "bm25", 10)["results"])
+    EXPECT_EQ(h["id"].get<std::string>().rfind("beast", 0), std::string::npos) << h;
+  EXPECT_EQ(get_search(c, short_text, "bm25", 1)["results"][0]["id"], "beast");
+  // Long again, then deleted by the document's id: every chunk goes.
+  post(long_text);
+  EXPECT_EQ(answer(c.Get("/health"), 200)["documents"], base + chunks);
+  answer(c.Delete("/documents/beast"), 200);
+  EXPECT_EQ(answer(c.Get("/health"), 200)["documents"], base);
+  EXPECT_EQ(s.stop(), 0) << s.err();
+}
+
 TEST(ServeCli, BadRequestsGetJsonErrorsAndTheServiceKeepsRunning) {
   const std::string d = temp_dir("serve-cli");
   const std::string idx = build_manpages_index(d, 20);
