@@ -6,8 +6,9 @@
 // The tokenizer comes from another GGUF file (stories260K's 512-token
 // SentencePiece vocabulary): only its `tokenizer.*` keys are copied, and the
 // llama.* hyperparameters are written from the requested shape. The model's
-// vocabulary may be larger than the tokenizer's; token ids then simply stay
-// below the tokenizer's size, which changes nothing about the cost of a step.
+// vocabulary may be larger than the tokenizer's: the vocabulary is then padded
+// with unused tokens (see pad_vocabulary), text still tokenizes to ids below
+// the tokenizer's size, which changes nothing about the cost of a step.
 //
 //   make_model --tokenizer-from stories260K.gguf --out m.gguf \
 //              --dim 288 --layers 6 --heads 6 --kv-heads 6 --hidden 768 --vocab 32000 --context 512
@@ -15,6 +16,7 @@
 #include <cstdlib>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "io/gguf.h"
@@ -59,6 +61,32 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
+// llama.cpp refuses a model whose token_embd has more rows than the
+// vocabulary has tokens, and a random model samples ids up to vocab - 1: the
+// copied vocabulary is padded to the model's size with normal tokens
+// "<unusedN>" (score 0) that no text ever produces.
+void pad_vocabulary(peft::GgufWriter& w, const peft::GgufFile& tok, int64_t vocab) {
+  const auto& tokens = tok.get("tokenizer.ggml.tokens").as_array();
+  const int64_t have = static_cast<int64_t>(tokens.size());
+  if (have >= vocab) return;
+  std::vector<std::string> names;
+  for (const auto& t : tokens) names.push_back(t.as_string());
+  std::vector<float> scores;
+  std::vector<int32_t> types;
+  for (int64_t i = 0; i < have; ++i) {
+    scores.push_back(tok.has("tokenizer.ggml.scores") ? static_cast<float>(tok.get("tokenizer.ggml.scores").as_array()[i].as_double()) : 0.0f);
+    types.push_back(tok.has("tokenizer.ggml.token_type") ? static_cast<int32_t>(tok.get("tokenizer.ggml.token_type").as_array()[i].as_int()) : 1);
+  }
+  for (int64_t i = have; i < vocab; ++i) {
+    names.push_back("<unused" + std::to_string(i - have) + ">");
+    scores.push_back(0.0f);
+    types.push_back(1);
+  }
+  w.set("tokenizer.ggml.tokens", peft::GgufValue::string_array(names));
+  w.set("tokenizer.ggml.scores", peft::GgufValue::f32_array(scores));
+  w.set("tokenizer.ggml.token_type", peft::GgufValue::i32_array(types));
+}
+
 void run(const Args& a) {
   peft::LlamaConfig c;
   c.arch = "llama";
@@ -96,6 +124,7 @@ void run(const Args& a) {
     }
   }
   if (copied == 0) peft::fail("make_model", a.tokenizer_from + " has no tokenizer.* metadata");
+  pad_vocabulary(w, *tok, c.vocab_size);
   w.set("general.file_type", u32(0));  // every tensor F32
   // Views of the model's own buffers: the model outlives write().
   for (peft::Param<float>* p : model.base_params())

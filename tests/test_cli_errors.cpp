@@ -187,6 +187,7 @@ TEST(CliErrors, OtherCommandsRefuseBadInputs) {
   expect_error({"info", "--model", model(), model()}, "info", "excludes");
   expect_error({"generate", "--model", model(), "--top-k", "-1"}, "generate", "--top-k: must be >= 0, got -1");
   expect_error({"generate", "--model", model(), "--max-tokens", "many"}, "generate", "--max-tokens");
+  expect_error({"generate", "--model", model(), "--kv-dtype", "nonsense"}, "generate", "unknown --kv-dtype 'nonsense'");
   expect_error({"generate", "--model", s.empty_model, "--adapter", s.dir + "/none"}, "adapters", "is not a folder");
   expect_error({"generate", "--model", s.empty_model, "--adapter", s.dir}, "adapters", "has no adapter_config.json");
   expect_error({"generate", "--model", s.empty_model, "--adapter", s.dir + ":x1"}, "adapters", "is not a folder");

@@ -42,14 +42,18 @@ double golden_nll(const std::string& key) {
 
 }  // namespace
 
+// With the exact f32 KV cache, and with the default bf16 one.
 TEST(Golden, GreedyGenerationFromBosIsThePublishedText) {
-  auto r = run_cli({"generate", "--model", shared_path("models/stories260K.gguf"), "--temperature", "0",
-                    "--max-tokens", "256"});
-  ASSERT_EQ(r.rc, 0) << r.err;
-  std::string expect = golden_greedy_text();
-  ASSERT_GT(expect.size(), 100u);
-  // stdout carries exactly the continuation.
-  EXPECT_EQ(r.out, expect);
+  for (const char* kv : {"f32", "bf16"}) {
+    SCOPED_TRACE(std::string("--kv-dtype ") + kv);
+    auto r = run_cli({"generate", "--model", shared_path("models/stories260K.gguf"), "--temperature", "0",
+                      "--max-tokens", "256", "--kv-dtype", kv});
+    ASSERT_EQ(r.rc, 0) << r.err;
+    std::string expect = golden_greedy_text();
+    ASSERT_GT(expect.size(), 100u);
+    // stdout carries exactly the continuation.
+    EXPECT_EQ(r.out, expect);
+  }
 }
 
 TEST(Golden, StorySampleNll) {

@@ -197,8 +197,7 @@ void LlamaModel<T>::copy_weights_from(LlamaModel& other) {
 // ---------------------------------------------------------------------------
 // One layer's forward. x [N, dim] is updated in place (residual stream).
 // When `keep` is true every buffer backward needs is left in `s`; otherwise `s`
-// is scratch. kv_k/kv_v, when given, are the KV cache rows [Tk, Hkv·D] where
-// this call's keys and values are written at rows q_offset.. (generation, B = 1).
+// is scratch. Generation has its own layer step (model/llama_cached.cpp).
 namespace {
 
 template <typename T>
@@ -209,9 +208,6 @@ struct LayerCtx {
   const int32_t* segments;   // [B, T] or null
   bool training;
   bool keep;
-  T* kv_k = nullptr;  // cache mode
-  T* kv_v = nullptr;
-  int64_t q_offset = 0;
   // Scratch that is never kept: [N, dim] normalised input, [N, dim]
   // projection output, [N, hidden] MLP activation.
   T* sc_norm = nullptr;
@@ -233,15 +229,8 @@ void layer_forward(LlamaLayer<T>& L, T* x, LayerSaved<T>& s, const LayerCtx<T>& 
   T* xn1 = keep_xn1 ? s.xn1.get(N * dim) : c.sc_norm;
   ops::rmsnorm_forward<T>(x, L.attn_norm.data.get(), xn1, s.rstd1.get(N), N, dim, cfg.norm_eps);
   T* q = s.q.get(N * qd);
-  T* k;
-  T* v;
-  if (c.kv_k) {
-    k = c.kv_k + c.q_offset * kvd;
-    v = c.kv_v + c.q_offset * kvd;
-  } else {
-    k = s.k.get(N * kvd);
-    v = s.v.get(N * kvd);
-  }
+  T* k = s.k.get(N * kvd);
+  T* v = s.v.get(N * kvd);
   L.wq.forward(xn1, q, N, c.training);
   L.wk.forward(xn1, k, N, c.training);
   L.wv.forward(xn1, v, N, c.training);
@@ -261,16 +250,14 @@ void layer_forward(LlamaLayer<T>& L, T* x, LayerSaved<T>& s, const LayerCtx<T>& 
   ops::AttnShape as;
   as.B = c.batch;
   as.Tq = c.seq;
-  as.Tk = c.kv_k ? c.q_offset + c.seq : c.seq;
+  as.Tk = c.seq;
   as.Hq = cfg.n_heads;
   as.Hkv = cfg.n_kv_heads;
   as.D = D;
   as.scale = 1.0 / std::sqrt(static_cast<double>(D));
   as.segments = c.segments;
   T* att = s.att.get(N * qd);
-  const T* kk = c.kv_k ? c.kv_k : k;
-  const T* vv = c.kv_v ? c.kv_v : v;
-  ops::attention_forward<T>(q, kk, vv, att, s.lse.get(c.batch * cfg.n_heads * c.seq), as);
+  ops::attention_forward<T>(q, k, v, att, s.lse.get(c.batch * cfg.n_heads * c.seq), as);
   L.wo.forward(att, c.sc_out, N, c.training);  // x += att Woᵀ
   add_inplace(x, c.sc_out, N * dim);
 
@@ -489,47 +476,6 @@ double LlamaModel<T>::forward_loss(const Batch& b) {
   const T* xf = forward_hidden(b, false);
   return ops::linear_cross_entropy_forward<T>(xf, output_weight(), b.targets.data(), impl_->lse_ce.get(N), N, dim,
                                               cfg.vocab_size);
-}
-
-template <typename T>
-KvCache<T> LlamaModel<T>::make_cache(int64_t capacity) const {
-  KvCache<T> kc;
-  kc.capacity = capacity;
-  for (int64_t l = 0; l < cfg.n_layers; ++l) {
-    kc.k.push_back(aligned_alloc_zeroed<T>(capacity * cfg.kv_dim()));
-    kc.v.push_back(aligned_alloc_zeroed<T>(capacity * cfg.kv_dim()));
-  }
-  return kc;
-}
-
-template <typename T>
-void LlamaModel<T>::forward_cached(KvCache<T>& cache, const int32_t* tokens, int64_t n, T* last_logits) {
-  if (n <= 0) fail("model", "no tokens to feed");
-  if (cache.length + n > cache.capacity)
-    fail("model", "sequence of " + std::to_string(cache.length + n) + " tokens exceeds the cache of " +
-                      std::to_string(cache.capacity));
-  for (int64_t i = 0; i < n; ++i)
-    if (tokens[i] < 0 || tokens[i] >= cfg.vocab_size)
-      fail("model", "token id " + std::to_string(tokens[i]) + " is outside the vocabulary");
-  Impl& w = *impl_;
-  const int64_t dim = cfg.dim;
-  std::vector<int32_t> pos(n);
-  for (int64_t i = 0; i < n; ++i) pos[i] = static_cast<int32_t>(cache.length + i);
-  T* x = w.x.get(n * dim);
-  ops::embedding_forward<T>(tok_embd.data.get(), tokens, x, n, cfg.vocab_size, dim);
-  for (int64_t l = 0; l < cfg.n_layers; ++l) {
-    LayerCtx<T> c{&cfg, 1, n, n, pos.data(), nullptr, false, false};
-    c.kv_k = cache.k[l].get();
-    c.kv_v = cache.v[l].get();
-    c.q_offset = cache.length;
-    w.bind_scratch(c, n, cfg);
-    layer_forward(layers[l], x, w.scratch, c);
-  }
-  cache.length += n;
-  T* xl = w.x_fin.get(dim);
-  T rstd;
-  ops::rmsnorm_forward<T>(x + (n - 1) * dim, out_norm.data.get(), xl, &rstd, 1, dim, cfg.norm_eps);
-  ops::linear_forward<T>(xl, output_weight(), last_logits, 1, dim, cfg.vocab_size);
 }
 
 template class LlamaModel<float>;

@@ -17,6 +17,7 @@
 
 #include "core/batch.h"
 #include "model/config.h"
+#include "model/kv_cache.h"
 #include "model/linear.h"
 #include "model/param.h"
 
@@ -30,12 +31,6 @@ struct LlamaLayer {
   Param<T> q_norm, k_norm;       // [head_dim], Qwen3 only
   Linear<T> wq, wk, wv, wo, w_gate, w_up, w_down;
   std::vector<Linear<T>*> linears() { return {&wq, &wk, &wv, &wo, &w_gate, &w_up, &w_down}; }
-};
-
-template <typename T>
-struct KvCache {
-  int64_t capacity = 0, length = 0;
-  std::vector<AlignedPtr<T>> k, v;  // per layer [capacity, Hkv·D]
 };
 
 template <typename T>
@@ -86,9 +81,11 @@ class LlamaModel {
   // dL/d(hidden); accumulates into trainable tensors and adapters.
   void backward_hidden(const T* dhidden);
 
-  // Generation: feeds n tokens at positions cache.length.., appends to the
-  // cache, and writes the logits of the last token [vocab].
-  KvCache<T> make_cache(int64_t capacity) const;
+  // Generation (model/llama_cached.cpp): feeds n tokens at positions
+  // cache.length.., appends to the cache, and writes the logits of the last
+  // token [vocab]. The cache holds keys and values as F32 (the compute type)
+  // or BF16.
+  KvCache<T> make_cache(int64_t capacity, DType kv_dtype = DType::F32) const;
   void forward_cached(KvCache<T>& cache, const int32_t* tokens, int64_t n, T* last_logits);
 
   // Bytes of activations the last forward_backward kept for backward

@@ -3,6 +3,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include "core/error.h"
+#include "ops/gemv.h"
 
 namespace peft::ops {
 
@@ -36,6 +37,13 @@ void gemm<float>(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha,
   if (K == 0) {
     for (int64_t i = 0; i < M; ++i)
       for (int64_t j = 0; j < N; ++j) C[i * ldc + j] = beta == 0.0f ? 0.0f : beta * C[i * ldc + j];
+    return;
+  }
+  if (M == 1 && !ta && tb) {
+    // One row times Bᵀ (a linear layer on a single token, the decode step):
+    // a matrix-vector product over B's rows streams B once (ops/gemv.h),
+    // where sgemm would pack it first.
+    gemv_f32(B, ldb, A, C, N, K, alpha, beta);
     return;
   }
   dnnl_status_t st = dnnl_sgemm(ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);

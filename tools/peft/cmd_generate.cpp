@@ -19,7 +19,8 @@ struct Opts {
   double temperature = 0.8, top_p = 0.95;
   int64_t top_k = 40;
   uint64_t seed = 0;
-  bool json = false;
+  bool json = false, ignore_eos = false;
+  std::string kv_dtype = "bf16";
   std::vector<std::string> adapters;
 };
 
@@ -32,11 +33,15 @@ std::function<int()> setup(CLI::App& app) {
   app.add_option("--top-k", o->top_k, "Keep the k most likely tokens (0 = all)")->check(kNonNegative);
   app.add_option("--top-p", o->top_p, "Nucleus sampling threshold in (0, 1]; 1 = off")->check(CLI::Range(0.0, 1.0));
   app.add_option("--seed", o->seed, "Random seed");
+  app.add_option("--kv-dtype", o->kv_dtype, "KV cache storage: bf16 (half the memory) or f32 (exact)")
+      ->default_str("bf16");
+  app.add_flag("--ignore-eos", o->ignore_eos, "Keep generating past the end-of-text token (for timing)");
   app.add_flag("--json", o->json, "Print one JSON object {text, tokens, tokens_per_second} instead of streaming");
   app.add_option("--adapter", o->adapters, "PEFT adapter folder, optionally DIR:SCALE; repeat to add several")->default_str("");
   add_common_options(app, o->common);
   return [o]() {
     apply_common_options(o->common);
+    const DType kv_dtype = parse_kv_dtype(o->kv_dtype);
     const std::vector<AdapterSpec> specs = check_adapter_folders(o->adapters);
     Pretrained p = load_pretrained(o->model);
     apply_adapters(p, specs);
@@ -47,6 +52,8 @@ std::function<int()> setup(CLI::App& app) {
     g.sampler.top_k = o->top_k;
     g.sampler.top_p = o->top_p;
     g.sampler.seed = o->seed;
+    g.stop_at_eos = !o->ignore_eos;
+    g.kv_dtype = kv_dtype;
     GenerateResult r = generate(*p.model, *p.tokenizer, g, [&](const std::string& piece) {
       if (!o->json) {
         std::fwrite(piece.data(), 1, piece.size(), stdout);
@@ -59,10 +66,14 @@ std::function<int()> setup(CLI::App& app) {
       j["tokens"] = r.tokens;
       j["prompt_tokens"] = r.prompt_tokens;
       j["tokens_per_second"] = r.tokens_per_second;
+      j["prompt_tokens_per_second"] = r.prompt_tokens_per_second();
+      j["decode_tokens_per_second"] = r.decode_tokens_per_second();
       std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
-      char line[96];
-      std::snprintf(line, sizeof line, "\n[%zu tokens, %.1f tokens/s]", r.tokens.size(), r.tokens_per_second);
+      char line[160];
+      std::snprintf(line, sizeof line, "\n[%zu tokens, %.1f tokens/s; prompt %lld tokens at %.1f tokens/s, decode %.1f tokens/s]",
+                    r.tokens.size(), r.tokens_per_second, static_cast<long long>(r.prompt_tokens),
+                    r.prompt_tokens_per_second(), r.decode_tokens_per_second());
       log_info(line);
     }
     return 0;
