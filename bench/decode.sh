@@ -4,14 +4,19 @@
 # after the other in the same run (bench/README.md).
 #
 #   bench/decode.sh                # stories260K + the dim 768 shape, 1 and 2 threads
-#   THREADS="1" TOKENS=64 bench/decode.sh
+#   THREADS="1" TOKENS=64 REPEAT=1 bench/decode.sh
 #   BUILD=build bench/decode.sh    # reuse an existing Release build (needs -DPEFT_BUILD_BENCH=ON)
 #
 # Models: ../shared/models/stories260K.gguf, and bench/out/decode-d768-*.gguf
 # written by make_model (dim 768, 12 layers, 12 heads, hidden 2048, vocab
 # 32000) in every weight type make_model can write (f32 always; bf16, q8_0,
 # q4_k when it has --type). Greedy (temperature 0), end-of-text ignored so
-# every run makes exactly TOKENS tokens.
+# every run makes exactly TOKENS tokens (stories260K: 4 × TOKENS, it is fast).
+# Each row is the best of REPEAT runs (default 2): on a shared machine the
+# slower runs measure the other processes. A run that takes longer than
+# LIMIT seconds (default 120) is stopped and its row says so: llama.cpp's
+# threads spin at their barriers, which on oversubscribed cores can slow it
+# a hundredfold.
 #
 # Columns: prompt tokens/s (the prompt's batched forward) and decode tokens/s
 # (the TOKENS-1 single-token steps after it), as llama.cpp's "prompt eval"
@@ -26,8 +31,10 @@ LLAMA=$SHARED/bin/llama.cpp
 BUILD=${BUILD:-$ROOT/build-bench}
 OUT=$ROOT/bench/out
 THREADS=${THREADS:-"1 2"}
-TOKENS=${TOKENS:-128}
+TOKENS=${TOKENS:-64}
 TYPES=${TYPES:-"f32 bf16 q8_0 q4_k"}
+REPEAT=${REPEAT:-2}
+LIMIT=${LIMIT:-120}
 mkdir -p "$OUT"
 
 if [[ ! -x $BUILD/bin/peft || ! -x $BUILD/bin/make_model ]]; then
@@ -61,42 +68,62 @@ echo "# decode.sh $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "# CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores;" \
      "flags: $(grep -m1 '^flags' /proc/cpuinfo | grep -o -w -E 'avx2|fma|f16c|avx512f|avx512_bf16|amx_tile' | tr '\n' ' ')"
 echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# prompt: $(echo "$PROMPT" | wc -c) bytes; new tokens: $TOKENS; greedy"
+echo "# prompt: $(echo "$PROMPT" | wc -c) bytes; greedy; best of $REPEAT runs"
 echo
-echo "| model | weights | threads | program | KV cache | prompt tok | prompt tok/s | decode tok/s |"
-echo "|---|---|---:|---|---|---:|---:|---:|"
 
-llama_row() {  # name type threads program kv file extra...
-  local name=$1 type=$2 th=$3 prog=$4 kv=$5 file=$6
-  shift 6
-  local log=$OUT/decode-llama.log
-  "$LLAMA/$prog" -m "$file" "$@" >"$log" 2>&1 || { echo "| $name | $type | $th | $prog | $kv | failed: $(tail -1 "$log") | | |"; return; }
-  local pe ev
-  pe=$(grep 'prompt eval time' "$log" | sed -E 's/.*\/ +([0-9]+) tokens.* ([0-9.]+) tokens per second.*/\1 \2/')
-  ev=$(grep -E 'llama_perf_context_print: +eval time' "$log" | sed -E 's/.* ([0-9.]+) tokens per second.*/\1/')
-  echo "| $name | $type | $th | $prog | $kv | ${pe% *} | ${pe#* } | $ev |"
+# Best (largest) value of each column over REPEAT runs.
+best() { sort -g | tail -1; }
+
+llama_row() {  # name type threads program kv n file extra...
+  local name=$1 type=$2 th=$3 prog=$4 kv=$5 n=$6 file=$7
+  shift 7
+  local log=$OUT/decode-llama.log pts="" pps="" dps="" r
+  for ((r = 0; r < REPEAT; r++)); do
+    if ! timeout "$LIMIT" "$LLAMA/$prog" -m "$file" "$@" >"$log" 2>&1; then
+      echo "| $name | $type | $th | $prog | $kv | $n | stopped or failed after ${LIMIT} s: $(tail -1 "$log" | cut -c1-60) | |"
+      return
+    fi
+    pts=$(grep 'prompt eval time' "$log" | sed -E 's/.*\/ +([0-9]+) tokens.*/\1/')
+    pps+="$(grep 'prompt eval time' "$log" | sed -E 's/.* ([0-9.]+) tokens per second.*/\1/')"$'\n'
+    dps+="$(grep -E 'llama_perf_context_print: +eval time' "$log" | sed -E 's/.* ([0-9.]+) tokens per second.*/\1/')"$'\n'
+  done
+  printf '| %s | %s | %s | %s | %s | %s | %s | %.1f | %.1f |\n' "$name" "$type" "$th" "$prog" "$kv" "$n" "$pts" \
+    "$(echo "$pps" | best)" "$(echo "$dps" | best)"
 }
 
-peft_row() {  # name type threads kv file
-  local name=$1 type=$2 th=$3 kv=$4 file=$5
-  local json
-  json=$("$PEFT" generate -m "$file" -p "$PROMPT" -n "$TOKENS" --temperature 0 --ignore-eos --threads "$th" \
-         --kv-dtype "$kv" --json -q 2>"$OUT/decode-peft.err") || { echo "| $name | $type | $th | peft | $kv | failed: $(tail -1 "$OUT/decode-peft.err") | | |"; return; }
-  echo "$json" | /usr/bin/python3 -c "
+peft_row() {  # name type threads kv n file
+  local name=$1 type=$2 th=$3 kv=$4 n=$5 file=$6
+  local json pts="" pps="" dps="" r
+  for ((r = 0; r < REPEAT; r++)); do
+    if ! json=$(timeout "$LIMIT" "$PEFT" generate -m "$file" -p "$PROMPT" -n "$n" --temperature 0 --ignore-eos \
+                --threads "$th" --kv-dtype "$kv" --json -q 2>"$OUT/decode-peft.err"); then
+      echo "| $name | $type | $th | peft | $kv | $n | stopped or failed after ${LIMIT} s: $(tail -1 "$OUT/decode-peft.err" | cut -c1-60) | |"
+      return
+    fi
+    read -r pts p d < <(echo "$json" | /usr/bin/python3 -c "
 import json, sys
 j = json.load(sys.stdin)
-print('| $name | $type | $th | peft | $kv | %d | %.1f | %.1f |' % (j['prompt_tokens'], j['prompt_tokens_per_second'], j['decode_tokens_per_second']))"
+print(j['prompt_tokens'], j['prompt_tokens_per_second'], j['decode_tokens_per_second'])")
+    pps+="$p"$'\n'
+    dps+="$d"$'\n'
+  done
+  printf '| %s | %s | %s | peft | %s | %s | %s | %.1f | %.1f |\n' "$name" "$type" "$th" "$kv" "$n" "$pts" \
+    "$(echo "$pps" | best)" "$(echo "$dps" | best)"
 }
 
+echo "| model | weights | threads | program | KV cache | new tok | prompt tok | prompt tok/s | decode tok/s |"
+echo "|---|---|---:|---|---|---:|---:|---:|---:|"
 for m in "${MODELS[@]}"; do
   IFS=: read -r name type file <<<"$m"
-  ctx=$((TOKENS + 256))
+  n=$TOKENS
+  [[ $name == stories260K ]] && n=$((4 * TOKENS))
+  ctx=$((n + 256))
   for th in $THREADS; do
-    for kv in bf16 f32; do peft_row "$name" "$type" "$th" "$kv" "$file"; done
-    llama_row "$name" "$type" "$th" llama-cli f16 "$file" -p "$PROMPT" -n "$TOKENS" --temp 0 --ignore-eos -no-cnv \
+    for kv in bf16 f32; do peft_row "$name" "$type" "$th" "$kv" "$n" "$file"; done
+    llama_row "$name" "$type" "$th" llama-cli f16 "$n" "$file" -p "$PROMPT" -n "$n" --temp 0 --ignore-eos -no-cnv \
       -t "$th" -tb "$th" -c "$ctx" -ctk f16 -ctv f16
   done
-  llama_row "$name" "$type" 4 llama-simple f16 "$file" -n "$TOKENS" "$PROMPT"
+  llama_row "$name" "$type" 4 llama-simple f16 "$n" "$file" -n "$n" "$PROMPT"
 done
 echo
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)"

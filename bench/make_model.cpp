@@ -12,12 +12,15 @@
 //
 //   make_model --tokenizer-from stories260K.gguf --out m.gguf \
 //              --dim 288 --layers 6 --heads 6 --kv-heads 6 --hidden 768 --vocab 32000 --context 512
+//              [--type f32|bf16|q8_0]   (storage of the weight matrices)
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <string>
+#include <memory>
 #include <vector>
 
+#include "core/dtype.h"
 #include "core/error.h"
 #include "io/gguf.h"
 #include "model/llama.h"
@@ -28,6 +31,7 @@ struct Args {
   std::string tokenizer_from, out;
   int64_t dim = 0, layers = 0, heads = 0, kv_heads = 0, hidden = 0, vocab = 0, context = 512;
   uint64_t seed = 1;
+  std::string type = "f32";  // storage of the 2-D weights: f32, bf16 or q8_0
 };
 
 int64_t parse_int(const std::string& flag, const char* text) {
@@ -53,8 +57,11 @@ Args parse(int argc, char** argv) {
     else if (f == "--vocab") a.vocab = parse_int(f, v);
     else if (f == "--context") a.context = parse_int(f, v);
     else if (f == "--seed") a.seed = static_cast<uint64_t>(parse_int(f, v));
+    else if (f == "--type") a.type = v;
     else peft::fail("make_model", "unknown flag " + f);
   }
+  if (a.type != "f32" && a.type != "bf16" && a.type != "q8_0")
+    peft::fail("make_model", "--type must be f32, bf16 or q8_0, got '" + a.type + "'");
   if (a.tokenizer_from.empty() || a.out.empty()) peft::fail("make_model", "--tokenizer-from and --out are required");
   if (a.kv_heads == 0) a.kv_heads = a.heads;
   if (a.heads == 0 || a.dim % a.heads != 0) peft::fail("make_model", "--heads must divide --dim");
@@ -125,10 +132,22 @@ void run(const Args& a) {
   }
   if (copied == 0) peft::fail("make_model", a.tokenizer_from + " has no tokenizer.* metadata");
   pad_vocabulary(w, *tok, c.vocab_size);
-  w.set("general.file_type", u32(0));  // every tensor F32
-  // Views of the model's own buffers: the model outlives write().
-  for (peft::Param<float>* p : model.base_params())
-    w.add_tensor(p->name, peft::Tensor::view(peft::DType::F32, p->shape, p->data.get(), nullptr));
+  // Matrices in the chosen type, norms F32 (as llama.cpp's quantize leaves
+  // them); general.file_type is llama.cpp's LLAMA_FTYPE (0 all F32, 7
+  // mostly Q8_0, 32 mostly BF16).
+  const peft::DType dt = a.type == "bf16" ? peft::DType::BF16 : a.type == "q8_0" ? peft::DType::Q8_0 : peft::DType::F32;
+  w.set("general.file_type", u32(dt == peft::DType::BF16 ? 32 : dt == peft::DType::Q8_0 ? 7 : 0));
+  std::vector<std::shared_ptr<std::vector<uint8_t>>> encoded;  // alive until write()
+  for (peft::Param<float>* p : model.base_params()) {
+    if (dt == peft::DType::F32 || p->shape.size() != 2) {  // views of the model's own buffers
+      w.add_tensor(p->name, peft::Tensor::view(peft::DType::F32, p->shape, p->data.get(), nullptr));
+      continue;
+    }
+    auto bytes = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(peft::dtype_bytes(dt, p->numel())));
+    peft::from_f32(dt, p->data.get(), bytes->data(), p->numel());
+    encoded.push_back(bytes);
+    w.add_tensor(p->name, peft::Tensor::view(dt, p->shape, bytes->data(), nullptr));
+  }
   w.write(a.out);
   std::printf("%s: %s, %lld parameters\n", a.out.c_str(), c.describe().c_str(),
               static_cast<long long>(model.parameter_count()));
