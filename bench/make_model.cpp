@@ -10,7 +10,7 @@
 // with unused tokens (see pad_vocabulary), text still tokenizes to ids below
 // the tokenizer's size, which changes nothing about the cost of a step.
 //
-//   make_model --tokenizer-from stories260K.gguf --out m.gguf \
+//   make_model --tokenizer-from stories260K.gguf --out m.gguf
 //              --dim 288 --layers 6 --heads 6 --kv-heads 6 --hidden 768 --vocab 32000 --context 512
 //              [--type f32|bf16|q8_0]   (storage of the weight matrices)
 #include <cstdio>
