@@ -9,8 +9,9 @@
 // vocabulary chunks that ops/cross_entropy uses) it times oneDNN's sgemm, the
 // entry point ops/matmul calls, and prints GFLOP/s. "mix" is the step's mix:
 // total FLOPs over total time, each product weighted by how often one step
-// runs it (per layer: q, k, v, o, gate, up, down forward and backward; the
-// head three times: forward, recomputed logits and dh).
+// runs it (per layer: q, k, v, o, gate, up, down forward and backward; per
+// vocabulary chunk of the frozen head: the logits and the gradient product
+// of ops/cross_entropy's one-pass loss).
 //
 // bf16 (bf16 inputs, f32 accumulation, oneDNN matmul primitive) is timed only
 // where oneDNN reports an ISA with native bf16 (avx512_core_bf16 or AMX);
@@ -149,7 +150,7 @@ int main(int argc, char** argv) {
       {"gate/up bwd", tokens, dim, hidden, false, 2 * L},
       {"down fwd", tokens, dim, hidden, true, L},
       {"down bwd", tokens, hidden, dim, false, L},
-      {"head fwd (chunk)", tokens, chunk, dim, true, 2 * chunks},
+      {"head fwd (chunk)", tokens, chunk, dim, true, chunks},
       {"head dh (chunk)", tokens, dim, chunk, false, chunks},
   };
   const bool bf16 = has_native_bf16();

@@ -22,6 +22,12 @@ Adapters go on every linear layer of the blocks (q,k,v,o,gate,up,down), never
 on the output head. Norm weights stay frozen for the adapter methods, as in
 peft.cpp.
 
+--autocast bf16 runs the forward pass (and so the loss) under
+torch.autocast("cpu", dtype=torch.bfloat16): the projections and the
+attention products in bf16, parameters and optimizer in f32, as mixed
+precision training does. On CPUs without bf16 instructions PyTorch still
+runs it (converting in software), which is what a user there would get.
+
 Timing: `--warmup` steps untimed, then `--steps` steps timed with a wall
 clock; tokens/s = steps * batch * seq / seconds. Prints one JSON object.
 """
@@ -208,6 +214,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--token-limit", type=int, default=512, help="token ids drawn below this (the tokenizer's size)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--autocast", default="none", choices=["none", "bf16"],
+                    help="bf16: forward under torch.autocast(cpu, bfloat16)")
     a = ap.parse_args()
 
     torch.set_num_threads(a.threads)
@@ -235,7 +243,11 @@ def main():
     def step():
         seqs = torch.randint(0, limit, (a.batch, a.seq + 1), generator=data_gen)
         opt.zero_grad(set_to_none=True)
-        loss = model(seqs[:, :-1], seqs[:, 1:])
+        if a.autocast == "bf16":
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                loss = model(seqs[:, :-1], seqs[:, 1:])
+        else:
+            loss = model(seqs[:, :-1], seqs[:, 1:])
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         if a.method == "delta-lora":
@@ -265,6 +277,7 @@ def main():
         "tokens_per_second": tokens / secs, "final_loss": loss,
         "threads": torch.get_num_threads(), "torch": torch.__version__,
         "fused_attention": hasattr(F, "scaled_dot_product_attention"),
+        "autocast": a.autocast,
     }))
     return 0
 
