@@ -6,4 +6,4 @@ if(TARGET test_chat_template_cli)
 endif()
 # Replays of what fuzzing found (fuzz/, docs/fuzzing.md); links every layer a
 # fuzz target reads with.
-peft_test(test_fuzz_regressions peft_data peft_model)
+peft_test(test_fuzz_regressions peft_data peft_model peft_search)

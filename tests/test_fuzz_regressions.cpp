@@ -14,6 +14,8 @@
 #include "data/records.h"
 #include "io/gguf.h"
 #include "model/llama.h"
+#include "search/index.h"
+#include "search/manifest.h"
 #include "test_util.h"
 #include "tokenizer/chat_template.h"
 
@@ -104,6 +106,48 @@ TEST(FuzzTemplateLimits, ValuesThatDoubleStopAtTheByteLimit) {
   EXPECT_EQ(template_error("{% for i in range(30) %}{{ 'abcd' }}{% endfor %}", small),
             "[template] template:1: rendered text is larger than 100 bytes");
   EXPECT_EQ(template_error("{{ 'abcd' * 30 }}", small), "[template] template:1: repetition too large");
+}
+
+// fuzz_index_manifest: a manifest.json saying dims 10^15 made opening the
+// index size the HNSW graph's rows by it (a std::length_error, or gigabytes)
+// before comparing it with the stored vectors; huge HNSW settings sized every
+// node's links. A manifest's numbers are now checked against ceilings first.
+TEST(FuzzRegressions, IndexManifestSizesAreCheckedBeforeUse) {
+  const std::string dir = test::temp_dir("fuzz_manifest") + "/index";
+  Manifest m;
+  m.model = "m.gguf";
+  m.model_id = "0123";
+  m.embedder = "encoder";
+  m.pooling = "mean";
+  m.dims = 4;
+  {
+    auto idx = SearchIndex::create(dir, m);
+    const float v[] = {1, 0, 0, 0, 0, 1, 0, 0};
+    idx->add({{"a", "", "the cat", nlohmann::json::object()}, {"b", "", "a dog", nlohmann::json::object()}}, v);
+  }
+  test::write_file(dir + "/manifest.json", test::read_file(fuzz_input("manifest_dims_1e15.json")));
+  std::string e = input_error([&] { SearchIndex::open(dir); });
+  EXPECT_EQ(e, "[search] " + dir + "/manifest.json: dims is 1000000000000000, outside 1..65536");
+  nlohmann::json j = m.to_json();
+  auto refused = [&](const char* key, int64_t value) {
+    nlohmann::json k = j;
+    if (std::string(key).rfind("hnsw.", 0) == 0)
+      k["hnsw"][std::string(key).substr(5)] = value;
+    else
+      k[key] = value;
+    return input_error([&] { Manifest::from_json(k, "manifest.json"); });
+  };
+  EXPECT_EQ(refused("hnsw.m", int64_t{1} << 40), "[search] manifest.json: hnsw.m is 1099511627776, outside 2..1024");
+  EXPECT_EQ(refused("hnsw.ef_search", -1), "[search] manifest.json: hnsw.ef_search (0: measured) is -1, outside 0..1048576");
+  EXPECT_EQ(refused("chunk_tokens", -5), "[search] manifest.json: chunk_tokens is -5, outside 0..2147483647");
+  EXPECT_EQ(refused("chunk_overlap", 3), "[search] manifest.json: chunk_overlap (without chunk_tokens) is 3, outside 0..0");
+  // The settings a real index keeps still read back.
+  EXPECT_EQ(Manifest::from_json(j, "manifest.json").to_json(), j);
+  // And a new index is refused the same values before anything is written.
+  Manifest big = m;
+  big.hnsw_m = 5000;
+  e = input_error([&] { SearchIndex::create(test::temp_dir("fuzz_manifest_big") + "/index", big); });
+  EXPECT_NE(e.find("hnsw.m is 5000, outside 2..1024"), std::string::npos) << e;
 }
 
 }  // namespace

@@ -290,7 +290,7 @@ SearchIndex::SearchIndex(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SearchIndex::~SearchIndex() = default;
 
 std::unique_ptr<SearchIndex> SearchIndex::create(const std::string& dir, const Manifest& manifest) {
-  if (manifest.dims <= 0) fail("search", "the manifest's dims must be > 0");
+  manifest.check(dir);
   std::error_code ec;
   if (fs::exists(dir, ec)) {
     if (!fs::is_directory(dir, ec)) fail("search", dir + ": exists and is not a folder");
@@ -444,6 +444,7 @@ void SearchIndex::rebuild(int64_t hnsw_m, int64_t ef_construction) {
   Manifest next = m.manifest;
   if (hnsw_m > 0) next.hnsw_m = hnsw_m;
   if (ef_construction > 0) next.ef_construction = ef_construction;
+  next.check(m.dir);
   m.commit_generation([&] { m.graph = m.build_graph(next.hnsw_m, next.ef_construction); }, true);
   if (next.hnsw_m != m.manifest.hnsw_m || next.ef_construction != m.manifest.ef_construction) {
     m.manifest = next;

@@ -1,5 +1,7 @@
 #include "search/manifest.h"
 
+#include <cstdint>
+
 #include "core/error.h"
 
 namespace peft {
@@ -67,11 +69,29 @@ Manifest Manifest::from_json(const nlohmann::json& j, const std::string& path) {
   m.ef_search = field<int64_t>(hnsw, "ef_search", path);
   // Indexes written before the calibrated default have no recall_target.
   if (hnsw.contains("recall_target")) m.recall_target = field<double>(hnsw, "recall_target", path);
-  if (m.dims <= 0) fail("search", path + ": dims must be > 0");
-  if (m.metric != "cosine") fail("search", path + ": metric '" + m.metric + "' is not supported (cosine)");
-  if (m.hnsw_m < 2 || m.ef_construction < 1 || m.ef_search < 0 || !(m.recall_target > 0 && m.recall_target <= 1))
-    fail("search", path + ": hnsw settings out of range");
+  m.check(path);
   return m;
+}
+
+void Manifest::check(const std::string& where) const {
+  auto range = [&](const char* name, int64_t v, int64_t lo, int64_t hi) {
+    if (v < lo || v > hi)
+      fail("search", where + ": " + name + " is " + std::to_string(v) + ", outside " + std::to_string(lo) + ".." +
+                         std::to_string(hi));
+  };
+  range("dims", dims, 1, kMaxDims);
+  if (metric != "cosine") fail("search", where + ": metric '" + metric + "' is not supported (cosine)");
+  range("hnsw.m", hnsw_m, 2, kMaxHnswM);
+  range("hnsw.ef_construction", ef_construction, 1, kMaxEf);
+  range("hnsw.ef_search (0: measured)", ef_search, 0, kMaxEf);
+  if (!(recall_target > 0 && recall_target <= 1))
+    fail("search", where + ": hnsw.recall_target is " + std::to_string(recall_target) + ", outside (0, 1]");
+  range("max_tokens", max_tokens, 0, INT32_MAX);
+  range("chunk_tokens", chunk_tokens, 0, INT32_MAX);
+  if (chunk_tokens > 0)
+    range("chunk_overlap", chunk_overlap, 0, chunk_tokens - 1);
+  else
+    range("chunk_overlap (without chunk_tokens)", chunk_overlap, 0, 0);
 }
 
 void Manifest::check_same_embedding(const Manifest& o, const std::string& dir) const {

@@ -45,8 +45,23 @@ struct Manifest {
   int64_t ef_search = 0;
   double recall_target = 0.95;
 
+  // Ceilings on what a manifest may say, checked before anything is sized
+  // by it (a manifest is a file a stranger may hand us: dims 10^15 made
+  // opening the index allocate the graph's rows before comparing them with
+  // the stored vectors). Real embedding models have at most a few thousand
+  // dims; hnswlib suggests M of 2..100 and gives every node 8·M bytes of
+  // links; the breadths are candidates kept while searching.
+  static constexpr int64_t kMaxDims = 65536;
+  static constexpr int64_t kMaxHnswM = 1024;
+  static constexpr int64_t kMaxEf = 1 << 20;
+
+  // Throws InputError "[search] <where>: ..." for a value out of range
+  // (dims, HNSW settings, chunking, max_tokens, metric).
+  void check(const std::string& where) const;
+
   nlohmann::json to_json() const;
-  // Throws InputError "[search] <path>: ..." for a missing or malformed field.
+  // Throws InputError "[search] <path>: ..." for a missing or malformed
+  // field, or one check() refuses.
   static Manifest from_json(const nlohmann::json& j, const std::string& path);
 
   // Throws InputError "[search] ..." naming the first field that differs in
