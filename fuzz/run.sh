@@ -7,16 +7,18 @@
 # Builds build-fuzz/ (clang, libFuzzer, ASan, UBSan) when needed, gathers the
 # seeds (fuzz/corpus/TARGET plus seeds cut from ../shared), and fuzzes at the
 # lowest CPU priority. The corpus it grows is kept in build-fuzz/fuzz-work/
-# TARGET, so a second campaign starts where the first stopped. A crash, leak,
-# sanitizer report, timeout (an input taking over PEFT_FUZZ_TIMEOUT seconds of
-# wall time, default 10: a loaded machine at nice 19 stretches the second an
-# input may take alone; the final stats print the slowest input) or
-# allocation over 1 GiB stops it with the input saved as build-fuzz/fuzz-artifacts/
-# TARGET/crash-* (or leak-, timeout-, oom-); the exit status is then not 0.
+# TARGET (or $PEFT_FUZZ_WORK/TARGET), so a second campaign starts where the
+# first stopped. A crash, leak, sanitizer report, timeout or allocation over
+# 1 GiB stops it with the input saved as build-fuzz/fuzz-artifacts/TARGET/
+# crash-* (or leak-, timeout-, oom-); the exit status is then not 0. The
+# timeout is PEFT_FUZZ_TIMEOUT seconds of wall time per input, default 1 (the
+# limit the parsers must meet on a quiet machine); on a loaded machine at
+# nice 19 a second of CPU stretches to many seconds of wall time, so set e.g.
+# PEFT_FUZZ_TIMEOUT=10 there and read slowest_unit_time_sec in the final stats.
 # Reproduce with: build-fuzz/bin/fuzz_TARGET FILE
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n '2,14p' "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,20p' "$0"; exit 2; }
 TARGET="$1"; shift
 BUILD="${PEFT_FUZZ_BUILD:-build-fuzz}"
 SHARED="${PEFT_SHARED:-$(cd .. && pwd)/shared}"
@@ -37,10 +39,10 @@ seeds="$BUILD/fuzz-seeds"
 if [ ! -f "$seeds/.done" ]; then
   python3 fuzz/seeds.py shared "$seeds" "$SHARED" && touch "$seeds/.done"
 fi
-work="$BUILD/fuzz-work/$TARGET"
+work="${PEFT_FUZZ_WORK:-$BUILD/fuzz-work}/$TARGET"
 art="$BUILD/fuzz-artifacts/$TARGET"
 mkdir -p "$work" "$art" "$seeds/$TARGET"
 # New inputs go to the first folder ($work); the others are read as seeds.
 exec nice -n 19 "$BUILD/bin/fuzz_$TARGET" "$work" "fuzz/corpus/$TARGET" "$seeds/$TARGET" \
-  "${limit[@]}" -timeout="${PEFT_FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
+  "${limit[@]}" -timeout="${PEFT_FUZZ_TIMEOUT:-1}" -rss_limit_mb=2048 -malloc_limit_mb=1024 -print_final_stats=1 \
   -artifact_prefix="$art/" "$@"

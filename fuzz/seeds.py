@@ -245,6 +245,51 @@ def handmade(root):
                         ("base_model.model.model.layers.0.self_attn.q_proj.vera_lambda_b", "F32", [4], f32([0] * 4)),
                         ("base_model.model.model.layers.0.self_attn.q_proj.vera_lambda_d", "F32", [2], f32([0.1] * 2))])
     put(root, "peft_adapter", "vera", join(json.dumps(vera_cfg), vera))
+    # --- a llama.cpp LoRA adapter GGUF as peft export writes it (read back
+    # through the GGUF reader, the only path that opens one).
+    lora_kv = [("general.type", G.STRING, "adapter"), ("general.architecture", G.STRING, "llama"),
+               ("adapter.type", G.STRING, "lora"), ("adapter.lora.alpha", G.F32, 4.0)]
+    put(root, "gguf", "lora_adapter.gguf", G.write(lora_kv, [
+        ("blk.0.attn_q.weight.lora_a", [8, 2], 0, f32([0.1] * 16)),
+        ("blk.0.attn_q.weight.lora_b", [2, 8], 0, f32([0.0] * 16))]))
+    # --- a Hugging Face model folder: the tiny llama under transformers'
+    # names ([out, in] shapes), the word-level tokenizer, a tokenizer_config
+    hf_names = {"token_embd.weight": "model.embed_tokens.weight", "output_norm.weight": "model.norm.weight",
+                "output.weight": "lm_head.weight", "blk.0.attn_q.weight": "model.layers.0.self_attn.q_proj.weight",
+                "blk.0.attn_k.weight": "model.layers.0.self_attn.k_proj.weight",
+                "blk.0.attn_v.weight": "model.layers.0.self_attn.v_proj.weight",
+                "blk.0.attn_output.weight": "model.layers.0.self_attn.o_proj.weight",
+                "blk.0.attn_norm.weight": "model.layers.0.input_layernorm.weight",
+                "blk.0.ffn_gate.weight": "model.layers.0.mlp.gate_proj.weight",
+                "blk.0.ffn_down.weight": "model.layers.0.mlp.down_proj.weight",
+                "blk.0.ffn_up.weight": "model.layers.0.mlp.up_proj.weight",
+                "blk.0.ffn_norm.weight": "model.layers.0.post_attention_layernorm.weight"}
+    hf_st = safetensors([(hf_names[n], "F32", list(reversed(ne)), b) for n, ne, _, b in tiny_llama_tensors()],
+                        {"format": "pt"})
+    hf_cfg = dict(llama_cfg)
+    del hf_cfg["rope_scaling"]
+    tok_cfg = {"add_bos_token": False, "bos_token": "[UNK]", "eos_token": {"content": "[UNK]"},
+               "chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}"}
+    put(root, "hf_model", "tiny_llama", join(json.dumps(hf_cfg), hf_st, json.dumps(wl), "", "hello world hello"))
+    put(root, "hf_model", "tiny_llama_tokcfg", join(json.dumps(dict(hf_cfg, tie_word_embeddings=True)), hf_st,
+                                                    json.dumps(wl), json.dumps(tok_cfg), "world hello [UNK]"))
+    # --- peft serve requests (METHOD TARGET, then the body), several per input
+    put(root, "serve", "add_search_delete", join(
+        'POST /documents\n[{"id": "a", "title": "Cats", "text": "the cat sat on the mat", "section": "5"},'
+        ' {"id": "b", "text": "dogs run", "n": 3}]',
+        "GET /search?q=cat+mat&k=2&mode=hybrid&where=section=5",
+        'POST /search\n{"q": "dogs", "k": 1, "mode": "bm25", "where": {"n": 3}}',
+        "GET /documents/a", "DELETE /documents/b", "GET /info", "GET /health"))
+    put(root, "serve", "embed_errors", join('POST /embed\n{"texts": ["a", "b c"]}', "POST /embed\n{\"texts\": [1]}",
+                                            "PUT /search", "GET /search?q=&k=x", 'POST /documents\n{"documents": []}',
+                                            "GET /nowhere", "GET /"))
+    # --- an index manifest.json as peft index build writes it
+    manifest = {"format": 1, "model": "m.gguf", "model_id": "0123", "adapters": ["a:0.5"], "adapter_id": "",
+                "embedder": "encoder", "pooling": "mean", "normalize": True, "dims": 4, "query_prompt": "q: ",
+                "document_prompt": "", "max_tokens": 0, "chunk_tokens": 0, "chunk_overlap": 0,
+                "metric": "cosine", "hnsw": {"m": 16, "ef_construction": 100, "ef_search": 64}}
+    put(root, "index_manifest", "dims4.json", json.dumps(manifest, indent=2))
+    put(root, "index_manifest", "dims8.json", json.dumps(dict(manifest, dims=8, chunk_tokens=64, chunk_overlap=8)))
 
 
 def head_lines(path, n):
