@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fake_service_backend.h"
+#include "test_util.h"
 #include "search/service_api.h"
 #include "search/snippet.h"
 
@@ -292,4 +293,19 @@ TEST(SearchService, ReadOnlyRefusesWritesWith403) {
   EXPECT_EQ(backend.docs.size(), 1u);
   EXPECT_EQ(service.handle({"GET", "/search", {{"q", "text"}}, ""}).status, 200);
   EXPECT_EQ(body(service.handle({"GET", "/health", {}, ""}))["read_only"], true);
+}
+
+// fuzz_serve: a number beyond a double in a JSON body made nlohmann throw
+// out_of_range, which parse_body did not catch (only parse_error): a 500
+// "internal" answer to a client's typo. Replayed from its minimised input.
+TEST(ServeApi, ANumberBeyondADoubleIsA400) {
+  const std::string in = test::read_file(std::string(PEFT_SOURCE_DIR) + "/tests/data/fuzz/serve_number_overflow.txt");
+  const size_t nl = in.find('\n');
+  ASSERT_NE(nl, std::string::npos);
+  Fixture f;
+  const ApiResponse r = f.call("POST", "/search", in.substr(nl + 1));
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(body(r)["error"], "[serve] malformed JSON: number overflow parsing '8e9999999999'");
+  const ApiResponse d = f.call("POST", "/documents", R"([{"id": "a", "text": 1e400}])");
+  EXPECT_EQ(d.status, 400) << d.body;
 }
