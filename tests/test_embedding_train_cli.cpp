@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 #include <nlohmann/json.hpp>
@@ -14,6 +15,8 @@
 #include "embed/embedding_task.h"
 #include "embed/model_eval.h"
 #include "data/beir.h"
+#include "data/scored_pairs.h"
+#include "ops/pooling.h"
 #include "test_util.h"
 
 using namespace peft;
@@ -109,6 +112,119 @@ TEST(EmbeddingTrainCli, LoraMnrlRaisesNdcgAndTheAdapterReloads) {
   EXPECT_NEAR(again.ndcg10, after, 1e-5);
   EXPECT_NEAR(again.mrr10, s["eval_after"]["mrr@10"].get<double>(), 1e-5);
   EXPECT_NEAR(again.recall10, s["eval_after"]["recall@10"].get<double>(), 1e-5);
+
+  // The folder records what the adapter was trained with, and a load that
+  // names nothing (no pooling, no max length) takes it: the same metrics.
+  const nlohmann::json st = nlohmann::json::parse(test::read_file(out + "/embedding_settings.json"));
+  EXPECT_EQ(st["pooling"], "mean");
+  EXPECT_EQ(st["normalize"], true);
+  EXPECT_EQ(st["max_length"], 48);
+  EXPECT_EQ(st["query_prompt"], "");
+  EXPECT_EQ(st["doc_prompt"], "");
+  EXPECT_TRUE(std::filesystem::exists(out + "/checkpoint-24/embedding_settings.json"));
+  auto r2 = run_cli({"eval", "retrieval", "--model", model, "--adapter", out, "--data", ir, "--batch-size", "64", "--json"});
+  ASSERT_EQ(r2.rc, 0) << r2.err;
+  EXPECT_EQ(r2.err.find("warning"), std::string::npos) << r2.err;
+  const nlohmann::json plain = nlohmann::json::parse(r2.out);
+  EXPECT_NEAR(plain["ndcg@10"].get<double>(), after, 1e-5);
+  EXPECT_NEAR(plain["mrr@10"].get<double>(), s["eval_after"]["mrr@10"].get<double>(), 1e-5);
+  // An explicit --pooling wins, and the difference is said: peft embed's
+  // vector is the library's with last-token pooling.
+  r2 = run_cli({"embed", "--model", model, "--adapter", out, "--text", "how do I list open ports", "--pooling", "last"});
+  ASSERT_EQ(r2.rc, 0) << r2.err;
+  EXPECT_NE(r2.err.find("warning: [embed] the adapter in " + out + " was trained with mean pooling; using last as asked"),
+            std::string::npos)
+      << r2.err;
+  eo.pooling = "last";
+  const std::vector<float> want = Embedder::load(model, eo)->embed({"how do I list open ports"});
+  const nlohmann::json got = nlohmann::json::parse(r2.out)["embeddings"][0];
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i].get<double>(), want[i], 1e-6) << i;
+}
+
+// The prompts an adapter records are the defaults of peft eval (queries,
+// documents, STS), peft index build and, when one prompt served every text,
+// peft embed; explicit prompts win. A broken settings file is an error.
+TEST(EmbeddingTrainCli, AdapterSettingsGiveTheDefaultPrompts) {
+  const std::string model = shared_path("models/stories260K.gguf");
+  const std::string dir = test::temp_dir("emb-settings"), out = dir + "/run";
+  test::write_file(dir + "/pairs.jsonl", "{\"anchor\": \"list files\", \"positive\": \"ls lists directory contents\"}\n"
+                                         "{\"anchor\": \"copy files\", \"positive\": \"cp copies files\"}\n");
+  auto r = run_cli({"train", "--task", "embedding", "--model", model, "--data", dir + "/pairs.jsonl", "--method", "lora",
+                    "--steps", "1", "--batch-size", "2", "--prompt", "Query: ", "--pooling", "mean", "--max-length",
+                    "32", "--out", out, "-q"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  nlohmann::json st = nlohmann::json::parse(test::read_file(out + "/embedding_settings.json"));
+  EXPECT_EQ(st["query_prompt"], "Query: ");
+  EXPECT_EQ(st["doc_prompt"], "Query: ");
+  EmbedderOptions eo;
+  eo.adapter = out;
+  auto e = Embedder::load(model, eo);
+  EXPECT_EQ(e->info().pooling, ops::PoolMode::Mean);
+  EXPECT_EQ(e->max_length(), 32);
+  EXPECT_EQ(query_prompt_for(*e, ""), "Query: ");
+  EXPECT_EQ(doc_prompt_for(*e, ""), "Query: ");
+  EXPECT_EQ(sts_prompt_for(*e, ""), "Query: ");
+  EXPECT_EQ(query_prompt_for(*e, "given: "), "given: ");
+  // peft embed: the one prompt by default, the same as asking for it.
+  auto a = run_cli({"embed", "--model", model, "--adapter", out, "--text", "how do I copy a file", "--json"});
+  auto b = run_cli({"embed", "--model", model, "--adapter", out, "--text", "how do I copy a file", "--prompt", "Query: ",
+                    "--json"});
+  auto c = run_cli({"embed", "--model", model, "--adapter", out, "--text", "how do I copy a file", "--prompt", "x",
+                    "--json"});
+  ASSERT_EQ(a.rc, 0) << a.err;
+  EXPECT_EQ(a.out, b.out);
+  EXPECT_NE(a.out, c.out);
+  // Different prompts per side: peft embed cannot tell which side its texts
+  // are, so it keeps the model's default; eval takes each side's.
+  st["doc_prompt"] = "";
+  test::write_file(out + "/embedding_settings.json", st.dump());
+  e = Embedder::load(model, eo);
+  EXPECT_EQ(query_prompt_for(*e, ""), "Query: ");
+  EXPECT_EQ(doc_prompt_for(*e, ""), "");
+  auto d = run_cli({"embed", "--model", model, "--adapter", out, "--text", "how do I copy a file", "--json"});
+  auto f = run_cli({"embed", "--model", model, "--adapter", out, "--text", "how do I copy a file", "--prompt", "",
+                    "--json"});
+  EXPECT_EQ(d.out, f.out);
+  EXPECT_NE(d.out, a.out);
+  // peft index build writes the adapter's prompts into its manifest.
+  test::write_file(dir + "/docs.jsonl", "{\"_id\": \"1\", \"text\": \"ls lists directory contents\"}\n");
+  r = run_cli({"index", "build", "--model", model, "--adapter", out, "--corpus", dir + "/docs.jsonl", "--out",
+               dir + "/index", "-q"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const nlohmann::json man = nlohmann::json::parse(test::read_file(dir + "/index/manifest.json"));
+  EXPECT_EQ(man["query_prompt"], "Query: ") << man.dump();
+  EXPECT_EQ(man["pooling"], "mean") << man.dump();
+  // A settings file that is not one.
+  test::write_file(out + "/embedding_settings.json", "{\"pooling\": \"max\"}");
+  r = run_cli({"embed", "--model", model, "--adapter", out, "--text", "x"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.err, "error: [embed] " + out + "/embedding_settings.json: pooling 'max' is not one of cls, mean, last\n");
+}
+
+// peft eval sts --pooling: the library's numbers with that pooling.
+TEST(EmbeddingTrainCli, EvalStsPooling) {
+  // The first 120 pairs of STS-B's dev split keep this quick.
+  const std::string model = shared_path("models/stories260K.gguf"), sts = test::temp_dir("sts-pool") + "/sts.csv";
+  {
+    std::istringstream all(test::read_file(shared_path("data/stsb/sts-dev.csv")));
+    std::string text, line;
+    for (int i = 0; i < 120 && std::getline(all, line); ++i) text += line + "\n";
+    test::write_file(sts, text);
+  }
+  auto r = run_cli({"eval", "sts", "--model", model, "--data", sts, "--pooling", "mean", "--json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  EmbedderOptions eo;
+  eo.pooling = "mean";
+  const StsMetrics mean = evaluate_sts(*Embedder::load(model, eo), read_scored_pairs(sts));
+  const StsMetrics last = evaluate_sts(*Embedder::load(model, {}), read_scored_pairs(sts));
+  EXPECT_NEAR(j["spearman"].get<double>(), mean.spearman, 1e-9);
+  EXPECT_NEAR(j["pearson"].get<double>(), mean.pearson, 1e-9);
+  EXPECT_GT(std::fabs(mean.spearman - last.spearman), 1e-4);
+  r = run_cli({"eval", "sts", "--model", model, "--data", sts, "--pooling", "max"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_EQ(r.err, "error: [embed] --pooling 'max' is not one of cls, mean, last\n");
 }
 
 // Every refusal is exactly one line "error: [area] ..." on stderr and exit code 2.

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "io/gguf.h"
 #include "io/gguf_sniff.h"
 #include "model/bert_load.h"
@@ -155,6 +156,24 @@ std::unique_ptr<Embedder> Embedder::load(const std::string& path, const Embedder
     fail("model", path + ": the Pooling module expects " + std::to_string(f.dim) +
                       "-dimensional token states, but the model's hidden size is " + std::to_string(e->dim()));
   f.dim = e->dim();
+  // An adapter's training settings are its defaults; explicit options win,
+  // and a difference is said (the adapter learned another pipeline).
+  if (!opt.adapter.empty()) e->adapter_settings_ = read_adapter_settings(opt.adapter);
+  if (const auto& a = e->adapter_settings_) {
+    const std::string from = "the adapter in " + opt.adapter + " was trained with ";
+    if (!a->pooling.empty()) {
+      if (opt.pooling.empty()) f.pooling = ops::pool_mode_from_string(a->pooling);
+      else if (opt.pooling != a->pooling)
+        log_warn("[embed] " + from + a->pooling + " pooling; using " + opt.pooling + " as asked");
+    }
+    if (opt.normalize < 0) f.normalize = a->normalize;
+    else if ((opt.normalize != 0) != a->normalize)
+      log_warn("[embed] " + from + (a->normalize ? "" : "un") + "normalised embeddings; using " +
+               (opt.normalize ? "" : "un") + "normalised ones as asked");
+    if (a->max_length > 0 && opt.max_length > 0 && opt.max_length != a->max_length)
+      log_warn("[embed] " + from + "texts of at most " + std::to_string(a->max_length) + " tokens; using " +
+               std::to_string(opt.max_length) + " as asked");
+  }
   if (!opt.pooling.empty()) {
     try {
       f.pooling = ops::pool_mode_from_string(opt.pooling);
@@ -168,7 +187,9 @@ std::unique_ptr<Embedder> Embedder::load(const std::string& path, const Embedder
   if (opt.max_length > limit)
     fail("embed", "--max-length " + std::to_string(opt.max_length) + " exceeds the model's " + std::to_string(limit) +
                       " positions");
+  const int64_t adapter_max = e->adapter_settings_ ? e->adapter_settings_->max_length : 0;
   e->max_length_ = opt.max_length > 0        ? opt.max_length
+                   : adapter_max > 0         ? std::min(adapter_max, limit)
                    : f.max_seq_length > 0    ? std::min(f.max_seq_length, limit)
                    : decoder                 ? std::min<int64_t>(limit, 8192)
                                              : limit;
@@ -253,9 +274,9 @@ std::vector<int64_t> Embedder::token_counts(const std::vector<std::string>& text
 
 // hidden = model(batch) [B·T, C]; pooled = pool(hidden, pool_mask) [B, C];
 // out = normalize(pooled[:, :dims]) or pooled[:, :dims]   [B, dims]
-const float* Embedder::run(const std::vector<const Tokenized*>& rows, int64_t dims, bool training) {
+const float* Embedder::run(const std::vector<const Tokenized*>& rows, int64_t dims, bool training, int64_t pad_to) {
   const int64_t B = static_cast<int64_t>(rows.size()), C = dim();
-  int64_t Tn = 0;
+  int64_t Tn = pad_to;
   for (const Tokenized* r : rows) Tn = std::max<int64_t>(Tn, static_cast<int64_t>(r->ids.size()));
   std::vector<int32_t> tokens(B * Tn, pad_id_);
   mask_.assign(B * Tn, 0);
@@ -373,20 +394,33 @@ std::vector<float> Embedder::embed(const std::vector<std::string>& texts, const 
   return result;
 }
 
-const float* Embedder::forward(const std::vector<std::string>& texts, const std::vector<std::string>& prompts,
-                               int64_t dims, bool training) {
-  dims = resolve_dims(dims);
+std::vector<Embedder::Tokenized> Embedder::tokenize_batch(const std::vector<std::string>& texts,
+                                                          const std::vector<std::string>& prompts) const {
   const size_t n = texts.size();
-  if (n == 0) fail("embed", "forward of no texts");
   if (prompts.size() > 1 && prompts.size() != n)
     fail("embed", "forward: " + std::to_string(prompts.size()) + " prompts for " + std::to_string(n) + " texts");
   std::vector<Tokenized> tok(n);
   const std::string shared = prompts.size() == 1 ? resolve_prompt(prompts[0]) : resolve_prompt("");
   for (size_t i = 0; i < n; ++i)
     tok[i] = tokenize(texts[i], prompts.size() > 1 ? resolve_prompt(prompts[i]) : shared, 0);
+  return tok;
+}
+
+std::vector<int64_t> Embedder::token_counts(const std::vector<std::string>& texts,
+                                            const std::vector<std::string>& prompts) const {
+  std::vector<int64_t> r;
+  for (const Tokenized& t : tokenize_batch(texts, prompts)) r.push_back(static_cast<int64_t>(t.ids.size()));
+  return r;
+}
+
+const float* Embedder::forward(const std::vector<std::string>& texts, const std::vector<std::string>& prompts,
+                               int64_t dims, bool training, int64_t pad_to) {
+  dims = resolve_dims(dims);
+  if (texts.empty()) fail("embed", "forward of no texts");
+  const std::vector<Tokenized> tok = tokenize_batch(texts, prompts);
   std::vector<const Tokenized*> rows;
   for (const Tokenized& t : tok) rows.push_back(&t);
-  return run(rows, dims, training);
+  return run(rows, dims, training, pad_to);
 }
 
 void Embedder::backward(const float* dy) {

@@ -37,11 +37,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/adapter_slot.h"
 #include "dist/communicator.h"
+#include "embed/adapter_settings.h"
 #include "model/bert.h"
 #include "model/embedding_folder.h"
 #include "model/linear.h"
@@ -52,15 +54,18 @@
 namespace peft {
 
 struct EmbedderOptions {
-  // A PEFT adapter folder ("" for none), applied unmerged at scale 1.
+  // A PEFT adapter folder ("" for none), applied unmerged at scale 1. When
+  // it holds embedding_settings.json (embed/adapter_settings.h), its pooling,
+  // normalisation and max length replace the model's as the defaults below.
   std::string adapter;
-  // "" keeps the model's pooling; "cls", "mean" or "last" overrides it.
+  // "" keeps the model's (or the adapter's) pooling; "cls", "mean" or "last"
+  // overrides it.
   std::string pooling;
-  // -1 keeps the model's normalisation; 0 turns it off, 1 on.
+  // -1 keeps the model's (or the adapter's) normalisation; 0 turns it off, 1 on.
   int normalize = -1;
-  // Default truncation in tokens (special tokens included); 0: the folder's
-  // max_seq_length, else the model's position limit (decoders: at most 8192).
-  // Larger than the model's position limit fails.
+  // Default truncation in tokens (special tokens included); 0: the
+  // adapter's, else the folder's max_seq_length, else the model's position
+  // limit (decoders: at most 8192). Larger than the model's position limit fails.
   int64_t max_length = 0;
 };
 
@@ -112,6 +117,9 @@ class Embedder {
   const Tokenizer& tokenizer() const { return *tok_; }
   // The prompt text for a name or literal (see EmbedOptions::prompt).
   std::string resolve_prompt(const std::string& name_or_text) const;
+  // What the loaded adapter was trained with (embedding_settings.json);
+  // nullopt without an adapter or when its folder has no such file.
+  const std::optional<AdapterEmbeddingSettings>& adapter_settings() const { return adapter_settings_; }
   // dims = 0 → dim(); throws InputError "[embed] ..." unless 0 < dims ≤ dim().
   int64_t resolve_dims(int64_t dims) const;
 
@@ -133,8 +141,13 @@ class Embedder {
   // every text), or n entries (per text: e.g. queries with "query" and
   // documents with "" in one batch), each a name or literal as resolve_prompt.
   // With `training`, keeps what backward needs and adapters run dropout.
+  // pad_to > 0 pads the batch to at least that many tokens (a data-parallel
+  // rank running its share of a batch pads as the whole batch is padded, so
+  // its adapters draw the dropout masks one process draws).
   const float* forward(const std::vector<std::string>& texts, const std::vector<std::string>& prompts, int64_t dims,
-                       bool training);
+                       bool training, int64_t pad_to = 0);
+  // Token count of each text as forward() tokenizes it (prompts as there).
+  std::vector<int64_t> token_counts(const std::vector<std::string>& texts, const std::vector<std::string>& prompts) const;
   // Backward of the last training forward: dy [n, dims] = dL/d(embeddings).
   // ACCUMULATES into the gradients of trainable tensors and adapters (call
   // zero_grad() between optimizer steps).
@@ -180,7 +193,8 @@ class Embedder {
   Tokenized tokenize(const std::string& text, const std::string& prompt_text, int64_t max_length) const;
   int64_t prompt_length(const std::string& prompt_text) const;
   // Pads rows into a batch and runs model + pooling + truncation + norm.
-  const float* run(const std::vector<const Tokenized*>& rows, int64_t dims, bool training);
+  const float* run(const std::vector<const Tokenized*>& rows, int64_t dims, bool training, int64_t pad_to = 0);
+  std::vector<Tokenized> tokenize_batch(const std::vector<std::string>& texts, const std::vector<std::string>& prompts) const;
 
   std::string path_;
   EmbeddingFolder folder_;
@@ -191,6 +205,7 @@ class Embedder {
   std::unique_ptr<Tokenizer> tokenizer_;  // the encoder's (a decoder's lives in DecoderParts)
   const Tokenizer* tok_ = nullptr;
   std::vector<std::shared_ptr<void>> keep_alive_;  // loaded adapters' shared state
+  std::optional<AdapterEmbeddingSettings> adapter_settings_;
   int32_t pad_id_ = 0;
 
   // Saved by forward for backward.

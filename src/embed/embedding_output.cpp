@@ -4,9 +4,11 @@
 
 #include "adapters/registry.h"
 #include "core/error.h"
+#include "embed/adapter_settings.h"
 #include "embed/st_folder.h"
 #include "io/gguf.h"
 #include "model/hf_load.h"
+#include "ops/pooling.h"
 
 namespace peft {
 
@@ -20,12 +22,20 @@ void check_embedding_output(Embedder& model, const std::string& method) {
                   "folders are written); use an adapter method or the model's Hugging Face folder");
 }
 
-void save_embedding_output(Embedder& model, const MethodSetup& s, const std::string& dir) {
+void save_embedding_output(Embedder& model, const MethodSetup& s, const std::string& dir,
+                           const std::string& query_prompt, const std::string& doc_prompt) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) fail("train", "cannot write '" + dir + "': " + ec.message());
   if (!method_spec(s.method).trains_base) {
     model.save_adapter(dir, s);
+    AdapterEmbeddingSettings a;
+    a.pooling = ops::pool_mode_name(model.info().pooling);
+    a.normalize = model.info().normalize;
+    a.max_length = model.max_length();
+    a.query_prompt = query_prompt.empty() ? "" : model.resolve_prompt(query_prompt);
+    a.doc_prompt = doc_prompt.empty() ? "" : model.resolve_prompt(doc_prompt);
+    write_adapter_settings(dir, a);
     return;
   }
   if (!model.is_decoder()) {

@@ -8,6 +8,9 @@
 //   decoder from a GGUF file → model.gguf with the source's metadata and tokenizer;
 //   decoder from a Hugging Face folder → config.json + model.safetensors with
 //     the source's tokenizer files copied.
+// An adapter folder also gets embedding_settings.json (embed/adapter_settings.h):
+// the model's pooling, normalisation and max length as trained, and the
+// query / document prompts (names resolved to text, "" kept).
 #pragma once
 #include <string>
 
@@ -20,6 +23,7 @@ namespace peft {
 // model's source cannot be written back (a bert GGUF), before any training.
 void check_embedding_output(Embedder& model, const std::string& method);
 
-void save_embedding_output(Embedder& model, const MethodSetup& s, const std::string& dir);
+void save_embedding_output(Embedder& model, const MethodSetup& s, const std::string& dir,
+                           const std::string& query_prompt = "", const std::string& doc_prompt = "");
 
 }  // namespace peft

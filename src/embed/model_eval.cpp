@@ -52,13 +52,22 @@ std::vector<std::pair<std::string, double>> metric_fields(const StsMetrics& m) {
 
 std::string query_prompt_for(const Embedder& e, const std::string& given) {
   if (!given.empty()) return given;
+  if (e.adapter_settings() && !e.adapter_settings()->query_prompt.empty()) return e.adapter_settings()->query_prompt;
   return e.info().prompts.count("query") ? "query" : "";
 }
 
 std::string doc_prompt_for(const Embedder& e, const std::string& given) {
   if (!given.empty()) return given;
+  if (e.adapter_settings() && !e.adapter_settings()->doc_prompt.empty()) return e.adapter_settings()->doc_prompt;
   for (const char* name : {"document", "passage", "corpus"})
     if (e.info().prompts.count(name)) return name;
+  return "";
+}
+
+std::string sts_prompt_for(const Embedder& e, const std::string& given) {
+  if (!given.empty()) return given;
+  // The trainer embeds both sentences of a scored pair with its query prompt.
+  if (e.adapter_settings() && !e.adapter_settings()->query_prompt.empty()) return e.adapter_settings()->query_prompt;
   return "";
 }
 
@@ -89,7 +98,7 @@ StsMetrics evaluate_sts(Embedder& e, const std::vector<ScoredPair>& pairs, const
   };
   for (const ScoredPair& p : pairs) idx.emplace_back(id_of(p.sentence1), id_of(p.sentence2));
   int64_t dims = 0;
-  std::vector<float> y = embed_all(e, texts, o.prompt, o, "sentences", dims);  // [distinct, dims]
+  std::vector<float> y = embed_all(e, texts, sts_prompt_for(e, o.prompt), o, "sentences", dims);  // [distinct, dims]
   std::vector<double> cosine, gold;
   for (size_t i = 0; i < pairs.size(); ++i) {
     const float* a = y.data() + idx[i].first * dims;

@@ -10,10 +10,13 @@
 //     Pearson against the gold scores (EmbeddingSimilarityEvaluator).
 //
 // Prompts: a name from the model's config_sentence_transformers.json or
-// literal text. Left empty, queries get the model's "query" prompt and
-// documents its "document", "passage" or "corpus" prompt (the first that
-// exists), as sentence-transformers' encode_query / encode_document choose;
-// without those, the model's default prompt (usually none).
+// literal text. Left empty: the prompt the loaded adapter was trained with
+// for that side (embed/adapter_settings.h) when it recorded one; else
+// queries get the model's "query" prompt and documents its "document",
+// "passage" or "corpus" prompt (the first that exists), as sentence-
+// transformers' encode_query / encode_document choose; without those, the
+// model's default prompt (usually none). STS: the adapter's query prompt
+// (the trainer's for both sentences of a pair), else the default prompt.
 //
 // Used by `peft eval` and by the embedding trainer's --eval-retrieval /
 // --eval-sts (before and after training, and every --eval-every steps): both
@@ -64,6 +67,7 @@ std::vector<std::pair<std::string, double>> metric_fields(const StsMetrics& m);
 // The prompts evaluate_retrieval uses for queries and documents (above).
 std::string query_prompt_for(const Embedder& e, const std::string& given);
 std::string doc_prompt_for(const Embedder& e, const std::string& given);
+std::string sts_prompt_for(const Embedder& e, const std::string& given);
 
 // Rows of x [n, d] scaled to unit length (a zero row stays zero).
 void l2_normalize_rows(std::vector<float>& x, int64_t n, int64_t d);

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "embed/embedder.h"
+#include "embed/model_eval.h"
 #include "ops/pooling.h"
 #include "search/content_id.h"
 #include "search/corpus.h"
@@ -11,21 +12,6 @@
 namespace peft {
 
 namespace {
-
-// sentence-transformers' prompt choice for queries and documents.
-std::string default_prompt_name(const Embedder& e, bool query) {
-  const auto& prompts = e.info().prompts;
-  const char* const query_names[] = {"query"};
-  const char* const doc_names[] = {"document", "passage", "corpus"};
-  if (query) {
-    for (const char* n : query_names)
-      if (prompts.count(n)) return n;
-  } else {
-    for (const char* n : doc_names)
-      if (prompts.count(n)) return n;
-  }
-  return "";  // the model's default prompt, if any
-}
 
 std::unique_ptr<Embedder> load_embedder(const std::string& model, const std::string& adapter, int64_t max_tokens) {
   EmbedderOptions o;
@@ -55,8 +41,9 @@ std::unique_ptr<Searcher> Searcher::for_build(const EmbeddingSettings& s) {
   m.normalize = e.info().normalize;
   m.dims = e.resolve_dims(s.dims);
   m.max_tokens = s.max_tokens;
-  m.query_prompt = e.resolve_prompt(s.query_prompt.empty() ? default_prompt_name(e, true) : s.query_prompt);
-  m.document_prompt = e.resolve_prompt(s.document_prompt.empty() ? default_prompt_name(e, false) : s.document_prompt);
+  // sentence-transformers' choice (or the adapter's trained prompts) where none is given.
+  m.query_prompt = e.resolve_prompt(query_prompt_for(e, s.query_prompt));
+  m.document_prompt = e.resolve_prompt(doc_prompt_for(e, s.document_prompt));
   return r;
 }
 

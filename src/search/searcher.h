@@ -28,7 +28,8 @@ class Embedder;
 class Communicator;
 
 // How `peft index build` embeds. Prompts are names from the model's
-// config_sentence_transformers.json or literal text; "" picks sentence-
+// config_sentence_transformers.json or literal text; "" picks the prompt
+// the adapter was trained with, when it recorded one, else sentence-
 // transformers' choice (queries: the "query" prompt if the model has one;
 // documents: "document", "passage" or "corpus"; else the model's default).
 struct EmbeddingSettings {

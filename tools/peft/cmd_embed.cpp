@@ -48,7 +48,8 @@ std::function<int()> setup_embed(CLI::App& app) {
                  "({\"id\", \"embedding\"} per line); without it, print them as JSON");
   app.add_option("--prompt", o->prompt,
                  "A prompt name from the model's config_sentence_transformers.json (e.g. query), or literal text "
-                 "to prepend (e.g. \"Instruct: Given a question, find the manual page\\nQuery: \")");
+                 "to prepend (e.g. \"Instruct: Given a question, find the manual page\\nQuery: \"); default: the "
+                 "adapter's when it was trained with one prompt for all texts, else the model's default prompt");
   app.add_option("--batch-size", o->batch_size, "Texts per forward pass (default: 32)")->check(kPositive);
   app.add_option("--max-length", o->max_length,
                  "Truncate each text to N tokens, special tokens included (default: the model's max_seq_length, "
@@ -56,8 +57,8 @@ std::function<int()> setup_embed(CLI::App& app) {
       ->check(kPositive);
   app.add_option("--dims", o->dims, "Keep the first D dimensions (Matryoshka), renormalised when the model normalises")
       ->check(kPositive);
-  app.add_option("--pooling", o->pooling, "Override the pooling: cls, mean or last (default: the model's)");
-  app.add_flag("--no-normalize", o->no_normalize, "Do not L2-normalise the embeddings (default: the model's setting)");
+  app.add_option("--pooling", o->pooling, "Override the pooling: cls, mean or last (default: the adapter's as trained, else the model's)");
+  app.add_flag("--no-normalize", o->no_normalize, "Do not L2-normalise the embeddings (default: the adapter's as trained, else the model's setting)");
   app.add_flag("--json", o->json, "With --out: print a JSON summary instead of a line of text");
   add_common_options(app, o->common);
   return [o, text, input]() {
@@ -84,6 +85,11 @@ std::function<int()> setup_embed(CLI::App& app) {
 
     EmbedOptions opts;
     opts.prompt = o->prompt;
+    // An adapter trained with one prompt for both sides (--prompt, or scored
+    // pairs) gets it by default; with different query and document prompts
+    // the texts' side is unknown, so the model's default applies.
+    if (const auto& a = e->adapter_settings(); a && opts.prompt.empty() && a->query_prompt == a->doc_prompt)
+      opts.prompt = a->query_prompt;
     opts.batch_size = o->batch_size;
     opts.max_length = o->max_length;
     opts.dims = dims;

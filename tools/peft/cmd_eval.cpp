@@ -23,7 +23,7 @@ namespace {
 
 // What every model evaluation takes.
 struct ModelOpts {
-  std::string model, adapter;
+  std::string model, adapter, pooling;  // evaluation scores by cosine: normalisation changes nothing
   ModelEvalOptions eval;
 };
 
@@ -66,6 +66,8 @@ void add_model_options(CLI::App& app, ModelOpts& o, bool required) {
   app.add_option("--dims", o.eval.dims, "Matryoshka: evaluate the first D dimensions; 0 = all")
       ->check(kNonNegative)
       ->capture_default_str();
+  app.add_option("--pooling", o.pooling,
+                 "Override the pooling: cls, mean or last (default: the adapter's as trained, else the model's)");
 }
 
 // Progress on stderr while texts are embedded, at most every 2 s (and at the
@@ -94,6 +96,8 @@ void show_progress(bool quiet, ModelEvalOptions& e) {
 std::unique_ptr<Embedder> load_embedder(const ModelOpts& o) {
   EmbedderOptions eo;
   eo.adapter = o.adapter;
+  eo.pooling = o.pooling;
+  eo.max_length = o.eval.max_length;
   return Embedder::load(o.model, eo);
 }
 

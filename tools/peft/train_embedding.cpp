@@ -11,6 +11,7 @@
 #include "data/beir.h"
 #include "data/scored_pairs.h"
 #include "data/text_examples.h"
+#include "dist/communicator.h"
 #include "embed/embedder.h"
 #include "embed/embedding_task.h"
 #include "embed/embedding_output.h"
@@ -86,7 +87,7 @@ int train_embedding(RunSettings& o, const TrainCliExtras& x) {
   TextExampleSampler sampler(static_cast<int64_t>(data.rows.size()), o.seed);
   EmbeddingTask task(*model, data, sampler, eo, retrieval.get(), sts.get());
   Trainer trainer(task, to, run_record(o));
-  trainer.on_save = [&](const std::string& dir) { save_embedding_output(*model, *ms, dir); };
+  trainer.on_save = [&](const std::string& dir) { save_embedding_output(*model, *ms, dir, eo.query_prompt, eo.doc_prompt); };
   if (!x.resume.empty()) {
     trainer.load_checkpoint(x.resume);
     log_info("resumed from " + x.resume + " at step " + std::to_string(trainer.step()));
@@ -98,9 +99,12 @@ int train_embedding(RunSettings& o, const TrainCliExtras& x) {
   else if (sts) sample = sts_sample(*sts, kEvalSampleSize);
   nlohmann::json eval_embeddings;
   const bool has_sample = !sample.queries.empty();
-  if (has_sample) eval_embeddings["before"] = embed_eval_sample(*model, sample, eo.query_prompt, eo.doc_prompt, 64);
+  // Data-parallel (mpirun): every rank trains; rank 0 alone writes the results.
+  const bool root = world().is_root();
+  if (has_sample && root) eval_embeddings["before"] = embed_eval_sample(*model, sample, eo.query_prompt, eo.doc_prompt, 64);
   TrainSummary s = trainer.run();
-  save_embedding_output(*model, *ms, o.out);
+  if (!root) return 0;
+  save_embedding_output(*model, *ms, o.out, eo.query_prompt, eo.doc_prompt);
   if (has_sample) {
     eval_embeddings["after"] = embed_eval_sample(*model, sample, eo.query_prompt, eo.doc_prompt, 64);
     write_file_atomic(o.out + "/embedding_eval.json", eval_embeddings.dump() + "\n");
@@ -117,6 +121,9 @@ int train_embedding(RunSettings& o, const TrainCliExtras& x) {
   j["data"] = o.data;
   j["settings"] = run_record(o);
   j["embedding_dim"] = model->dim();
+  j["ranks"] = s.ranks;
+  j["communication_seconds"] = s.communication_seconds;
+  j["allreduce_bytes_per_step"] = s.allreduce_floats_per_step * 4;
   j["eval_before"] = metrics_json(s.eval_before);
   j["eval_after"] = metrics_json(s.eval_after);
   j["out"] = o.out;
