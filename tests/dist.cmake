@@ -1,7 +1,8 @@
 # src/dist and data-parallel training. test_dist runs as a plain process and,
 # when the build has MPI, on 2 and 3 ranks; test_dist_train runs
 # `mpirun -np 2/3 peft train` against the single-process run, test_dist_embed
-# `mpirun -np 2/3/5 peft embed`. Ranks oversubscribe the
+# `mpirun -np 2/3/5 peft embed`, test_dist_embed_train `mpirun -np 2/3 peft
+# train --task embedding`. Ranks oversubscribe the
 # cores (CI has 2) with one thread each; --allow-run-as-root because CI runs
 # the tests as root.
 add_executable(test_dist test_dist.cpp)
@@ -19,6 +20,9 @@ if(PEFT_DIST_LIBS)
   peft_test(test_dist_train peft_io nlohmann_json::nlohmann_json)
   target_compile_definitions(test_dist_train PRIVATE PEFT_MPIEXEC="${MPIEXEC_EXECUTABLE}")
   add_dependencies(test_dist_train peft_cli)
+  peft_test(test_dist_embed_train peft_io nlohmann_json::nlohmann_json)
+  target_compile_definitions(test_dist_embed_train PRIVATE PEFT_MPIEXEC="${MPIEXEC_EXECUTABLE}")
+  add_dependencies(test_dist_embed_train peft_cli)
   peft_test(test_dist_embed peft_io)
   target_compile_definitions(test_dist_embed PRIVATE PEFT_MPIEXEC="${MPIEXEC_EXECUTABLE}")
   add_dependencies(test_dist_embed peft_cli)

@@ -4,10 +4,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <tuple>
 #include <unordered_map>
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "dist/shard.h"
 #include "embed/loss_matryoshka.h"
 
 namespace peft {
@@ -90,68 +92,140 @@ double EmbeddingTask::batch_loss(const std::vector<int64_t>& rows, const float* 
   return embedding_loss(o_.loss, in, demb);
 }
 
+namespace {
+
+// One forward's share of a micro-batch: texts [begin, end) padded to at
+// least T tokens (0: to the longest of them).
+struct Chunk {
+  int64_t begin = 0, end = 0, T = 0;
+};
+
+int64_t longest(const std::vector<int64_t>& len, int64_t b, int64_t e) {
+  int64_t t = 0;
+  for (int64_t i = b; i < e; ++i) t = std::max(t, len[static_cast<size_t>(i)]);
+  return t;
+}
+
+}  // namespace
+
+// One micro-batch of k·n texts, on one process or split over the ranks:
+//
+//   1. embed the texts in chunks; this rank embeds only its own chunks
+//      (plain: one chunk per rank, its contiguous share of the texts;
+//      cached-mnrl: the mini-batches, a contiguous run of them per rank);
+//   2. E [k·n, D] on every rank: each rank's rows, zeros elsewhere, summed
+//      over the ranks (x + 0 = x exactly, so this is an all-gather);
+//   3. every rank computes the loss of the whole batch and G = dL/dE;
+//   4. each rank backpropagates G's rows of its own chunks (cached-mnrl
+//      embeds them again first, dropout masks replayed), so the parameter
+//      gradients the trainer then sums over the ranks are Σ_chunks of the
+//      chunk's share: the single-process gradient, in another sum order.
+//
+// Dropout: a rank pads its chunk to the length the single process pads
+// that chunk to (plain: the whole batch's longest text) and skips the draws
+// of the other ranks' chunks before and after its own, so every adapter
+// draws the masks one process draws. The loss is returned by rank 0 only:
+// the trainer sums it over the ranks.
 double EmbeddingTask::run_micro(int64_t i, double grad_scale) {
   const std::vector<int64_t>& rows = micro_.at(static_cast<size_t>(i));
-  return o_.loss == LossKind::CachedMnrl ? run_cached(rows, grad_scale) : run_plain(rows, grad_scale);
-}
-
-double EmbeddingTask::run_plain(const std::vector<int64_t>& rows, double grad_scale) {
-  std::vector<std::string> texts, prompts;
-  batch_texts(rows, texts, prompts);
-  const int64_t D = model_.dim();
-  const float* emb = model_.forward(texts, prompts, 0, true);
-  step_tokens_ += model_.last_tokens();
-  saved_bytes_ = std::max(saved_bytes_, model_.last_saved_bytes());
-  std::vector<float> demb(texts.size() * static_cast<size_t>(D));
-  const double loss = batch_loss(rows, emb, D, demb.data());
-  for (float& g : demb) g = static_cast<float>(g * grad_scale);
-  model_.backward(demb.data());
-  return loss;
-}
-
-double EmbeddingTask::run_cached(const std::vector<int64_t>& rows, double grad_scale) {
   std::vector<std::string> texts, prompts;
   batch_texts(rows, texts, prompts);
   const int64_t N = static_cast<int64_t>(texts.size()), D = model_.dim(), M = o_.mini_batch;
-  // The adapters' dropout generators, to replay each mini-batch's masks.
-  std::vector<Rng*> rngs;
-  for (Linear<float>* lin : model_.linears())
-    if (lin->adapter)
-      if (Rng* r = lin->adapter->dropout_rng()) rngs.push_back(r);
-  std::vector<std::vector<std::pair<uint64_t, uint64_t>>> saved;
-  // 1. Embed every mini-batch; only the embeddings are kept.
-  std::vector<float> emb(static_cast<size_t>(N * D));
-  for (int64_t s = 0; s < N; s += M) {
-    const int64_t e = std::min(N, s + M);
-    saved.emplace_back();
-    for (Rng* r : rngs) saved.back().push_back({r->state0(), r->state1()});
-    const std::vector<std::string> t(texts.begin() + s, texts.begin() + e), p(prompts.begin() + s, prompts.begin() + e);
-    // training = true so that dropout draws the masks the second pass replays;
-    // the activations it keeps are dropped by the next forward.
-    const float* y = model_.forward(t, p, 0, true);
-    std::memcpy(emb.data() + s * D, y, sizeof(float) * static_cast<size_t>((e - s) * D));
-    step_tokens_ += model_.last_tokens();
+  const bool cached = o_.loss == LossKind::CachedMnrl;
+  const int ranks = comm_ ? comm_->size() : 1, rank = comm_ ? comm_->rank() : 0;
+
+  // Token counts (every rank tokenizes every text) for the chunks' padding
+  // and the dropout draws of the other ranks' chunks.
+  std::vector<int64_t> len;
+  if (ranks > 1) {
+    len = model_.token_counts(texts, prompts);
+    for (int64_t l : len) step_tokens_ += l;
   }
-  // 2. Loss and dL/d(embeddings) on the whole batch.
+  std::vector<Chunk> chunks;
+  int64_t first = 0, last = 1;  // this rank's chunks
+  if (cached) {
+    for (int64_t s = 0; s < N; s += M) {
+      const int64_t e = std::min(N, s + M);
+      chunks.push_back({s, e, ranks > 1 ? longest(len, s, e) : 0});
+    }
+    std::tie(first, last) = shard_range(static_cast<int64_t>(chunks.size()), rank, ranks);
+  } else if (ranks == 1) {
+    chunks.push_back({0, N, 0});
+  } else {
+    const int64_t T = longest(len, 0, N);
+    for (int r = 0; r < ranks; ++r) {
+      const auto [b, e] = shard_range(N, r, ranks);
+      chunks.push_back({b, e, T});
+    }
+    first = rank, last = rank + 1;
+  }
+  std::vector<Adapter<float>*> adapters;
+  std::vector<Rng*> rngs;  // the adapters' dropout generators, to replay masks
+  for (Linear<float>* lin : model_.linears())
+    if (lin->adapter) {
+      adapters.push_back(lin->adapter.get());
+      if (Rng* r = lin->adapter->dropout_rng()) rngs.push_back(r);
+    }
+  auto skip_chunks = [&](int64_t c0, int64_t c1) {
+    int64_t n = 0;  // token rows the single process runs through each adapter
+    for (int64_t c = c0; c < c1; ++c) n += (chunks[c].end - chunks[c].begin) * chunks[c].T;
+    if (n > 0)
+      for (Adapter<float>* a : adapters) a->skip_dropout(n);
+  };
+  auto rng_states = [&] {
+    std::vector<std::pair<uint64_t, uint64_t>> st;
+    for (Rng* r : rngs) st.push_back({r->state0(), r->state1()});
+    return st;
+  };
+  auto chunk_forward = [&](const Chunk& c) {
+    const std::vector<std::string> t(texts.begin() + c.begin, texts.begin() + c.end),
+        p(prompts.begin() + c.begin, prompts.begin() + c.end);
+    return model_.forward(t, p, 0, true, c.T);
+  };
+
+  // 1. This rank's embeddings; rows of other ranks stay zero.
+  std::vector<float> emb(static_cast<size_t>(N * D), 0.0f);
+  std::vector<std::vector<std::pair<uint64_t, uint64_t>>> before;  // cached: generator states per own chunk
+  skip_chunks(0, first);
+  for (int64_t c = first; c < last; ++c) {
+    const Chunk& ch = chunks[static_cast<size_t>(c)];
+    if (ch.end == ch.begin) continue;
+    before.push_back(rng_states());
+    // Plain: the activations stay for step 4. Cached: training = true so
+    // that dropout draws the masks the second pass replays; the activations
+    // it keeps are dropped by the next forward.
+    const float* y = chunk_forward(ch);
+    std::memcpy(emb.data() + ch.begin * D, y, sizeof(float) * static_cast<size_t>((ch.end - ch.begin) * D));
+    if (ranks == 1) step_tokens_ += model_.last_tokens();
+    if (!cached) saved_bytes_ = std::max(saved_bytes_, model_.last_saved_bytes());
+  }
+  skip_chunks(last, static_cast<int64_t>(chunks.size()));
+  if (ranks > 1) comm_->allreduce_sum(emb.data(), N * D);
+
+  // 2-3. Loss and dL/d(embeddings) of the whole batch, on every rank.
   std::vector<float> demb(static_cast<size_t>(N * D));
   const double loss = batch_loss(rows, emb.data(), D, demb.data());
   for (float& g : demb) g = static_cast<float>(g * grad_scale);
-  // 3. Each mini-batch again, with activations, backpropagating its slice.
-  const std::vector<std::pair<uint64_t, uint64_t>> after = [&] {
-    std::vector<std::pair<uint64_t, uint64_t>> a;
-    for (Rng* r : rngs) a.push_back({r->state0(), r->state1()});
-    return a;
-  }();
-  for (int64_t s = 0, k = 0; s < N; s += M, ++k) {
-    const int64_t e = std::min(N, s + M);
-    for (size_t r = 0; r < rngs.size(); ++r) rngs[r]->set_state(saved[k][r].first, saved[k][r].second);
-    const std::vector<std::string> t(texts.begin() + s, texts.begin() + e), p(prompts.begin() + s, prompts.begin() + e);
-    model_.forward(t, p, 0, true);
-    saved_bytes_ = std::max(saved_bytes_, model_.last_saved_bytes() + static_cast<int64_t>(2 * sizeof(float)) * N * D);
-    model_.backward(demb.data() + s * D);
+
+  // 4. Backward of this rank's rows.
+  if (!cached) {
+    const Chunk& ch = chunks[static_cast<size_t>(first)];
+    if (ch.end > ch.begin) model_.backward(demb.data() + ch.begin * D);
+  } else {
+    const std::vector<std::pair<uint64_t, uint64_t>> after = rng_states();
+    size_t k = 0;
+    for (int64_t c = first; c < last; ++c) {
+      const Chunk& ch = chunks[static_cast<size_t>(c)];
+      if (ch.end == ch.begin) continue;
+      for (size_t r = 0; r < rngs.size(); ++r) rngs[r]->set_state(before[k][r].first, before[k][r].second);
+      ++k;
+      chunk_forward(ch);
+      saved_bytes_ = std::max(saved_bytes_, model_.last_saved_bytes() + static_cast<int64_t>(2 * sizeof(float)) * N * D);
+      model_.backward(demb.data() + ch.begin * D);
+    }
+    for (size_t r = 0; r < rngs.size(); ++r) rngs[r]->set_state(after[r].first, after[r].second);
   }
-  for (size_t r = 0; r < rngs.size(); ++r) rngs[r]->set_state(after[r].first, after[r].second);
-  return loss;
+  return rank == 0 ? loss : 0.0;
 }
 
 // The same evaluation as `peft eval` (model_eval.h), so that the numbers a

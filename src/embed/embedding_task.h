@@ -26,6 +26,13 @@
 // plain mnrl's on the same batch; activation memory is one mini-batch's.
 // Adapter dropout masks are replayed exactly (each adapter's dropout RNG is
 // saved before a mini-batch's first forward and restored before its second).
+//
+// Data-parallel (mpirun): each rank embeds its share of every micro-batch
+// (plain: a contiguous share of its texts; cached-mnrl: a contiguous run of
+// its mini-batches), the embeddings are gathered on every rank, every rank
+// computes the whole batch's loss and dL/d(embeddings) and backpropagates
+// its own rows; the trainer sums the parameter gradients. The result is the
+// single-process one up to the order of float sums.
 #pragma once
 #include <memory>
 #include <string>
@@ -69,6 +76,11 @@ class EmbeddingTask : public TrainTask {
   EvalMetrics evaluate() override;
   DataPosition position() const override { return sampler_.position(); }
   void restore(const DataPosition& p) override { sampler_.restore(p); }
+  // Data-parallel: every rank runs every micro-batch and embeds its share of
+  // its texts (see run_micro in embedding_task.cpp); the loss couples the
+  // rows of a batch, so the rows cannot be handed out as whole examples.
+  void set_communicator(Communicator& comm) override { comm_ = &comm; }
+  bool splits_batches() const override { return true; }
   // The model's kept activations of the largest forward of the last step
   // (cached-mnrl: of one mini-batch, plus the batch's embeddings and their
   // gradient, which it holds across the mini-batches).
@@ -80,8 +92,6 @@ class EmbeddingTask : public TrainTask {
 
  private:
   ModelEvalOptions eval_options() const;
-  double run_plain(const std::vector<int64_t>& rows, double grad_scale);
-  double run_cached(const std::vector<int64_t>& rows, double grad_scale);
   void batch_texts(const std::vector<int64_t>& rows, std::vector<std::string>& texts,
                    std::vector<std::string>& prompts) const;
 
@@ -91,6 +101,7 @@ class EmbeddingTask : public TrainTask {
   EmbeddingTaskOptions o_;
   const BeirSet* retrieval_;
   const std::vector<ScoredPair>* sts_;
+  Communicator* comm_ = nullptr;  // null or one process: no splitting
   std::vector<std::vector<int64_t>> micro_;
   int64_t step_tokens_ = 0, step_texts_ = 0, saved_bytes_ = 0;
 };

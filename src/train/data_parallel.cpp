@@ -52,6 +52,11 @@ void DataParallel::skip_dropout(int64_t rows) {
 
 int64_t DataParallel::begin_step(TrainTask& task, int64_t micro_batches, int64_t max_rows) {
   if (comm_.size() == 1) return micro_batches;
+  if (task.splits_batches()) {  // the task shares out each micro-batch and its dropout draws
+    T_ = 0;
+    rows_after_ = 0;
+    return micro_batches;
+  }
   const int64_t total = task.step_rows();
   if (total <= 0) task.keep_rows(0, 0, max_rows);  // refuses with the task's reason
   T_ = task.row_tokens();

@@ -80,6 +80,13 @@ class TrainTask {
   // task whose loss is a sum over rows (a row's gradient does not depend on
   // the other rows); the default refuses.
   virtual int64_t keep_rows(int64_t first, int64_t last, int64_t max_rows);
+  // True for a task that splits each micro-batch over the ranks itself (its
+  // loss couples the rows of a batch: in-batch negatives): every rank runs
+  // every micro-batch, computing its own share of the work and exchanging
+  // what the loss needs through the communicator, and skips the dropout
+  // draws of the other ranks' shares. Its run_micro returns the loss on
+  // rank 0 and 0 elsewhere (the trainer sums the losses over the ranks).
+  virtual bool splits_batches() const { return false; }
 };
 
 }  // namespace peft
