@@ -16,13 +16,31 @@ tokenizer (below, written from the BERT paper's description: clean, lower
 case, strip accents, split on whitespace and punctuation, greedy longest-match
 word pieces with "##"), the encoder math of make_bert_goldens.py in float32
 under torch.no_grad, the same length-sorted batching, mean or CLS pooling and
-L2 normalisation. Both use THREADS threads. Timing covers tokenization and
-the forward passes, not process start or model loading (peft's own
-texts_per_second, measured inside the command, likewise). The two outputs
-are compared as a sanity check: they agree to float rounding when the two
-tokenizers agree on every text.
+L2 normalisation. Both use THREADS threads, the same batch size, the same
+maximum length (the folder's max_seq_length) and the same batches (texts
+sorted longest first, stable). The PyTorch timing covers the forward passes
+only: its pure-Python tokenizer runs once before the timed region (its time
+is reported on its own), so the comparison is the encoder against the
+encoder. peft's texts_per_second, measured inside the command, covers its
+own (C++) tokenization too, so peft is the side that pays extra. The two
+outputs are compared as a sanity check: they agree to float rounding when
+the two tokenizers agree on every text.
 
-Usage: /usr/bin/python3 bench/embed_bench.py [--texts N] [--threads T] [--peft build/bin/peft]
+BLAS: Debian's python3-torch does its GEMMs through the system libblas.so.3,
+which on a machine without an optimised BLAS installed is netlib's reference
+implementation (one thread, no blocking: ~0.5 GFLOP/s here, 30-40x slower
+than OpenBLAS on the same core; the cause of the earlier >9 minutes for 200
+MiniLM texts). The script therefore runs its PyTorch part with Debian's
+OpenBLAS (libopenblas0-openmp): the installed one when there is one, else
+the package unpacked into bench/out/openblas (apt-get download + dpkg-deb,
+nothing installed), through LD_LIBRARY_PATH for the PyTorch process only.
+OPENBLAS_CORETYPE is left to OpenBLAS's own choice unless --coretype is
+given (SkylakeX kernels need AVX-512; on an AVX2 machine they crash). The
+peft subprocesses get the environment without these variables; peft does
+its products with oneDNN, not BLAS. The BLAS PyTorch loaded is recorded in
+the results.
+
+Usage: /usr/bin/python3 bench/embed_bench.py [--texts N] [--threads T] [--peft build/bin/peft] [--coretype NAME]
 Writes bench/results/embed_bench.json and .md.
 """
 import argparse
@@ -41,6 +59,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_bert_goldens as g  # noqa: E402  (encoder math and the splitmix64 draws)
+import torch_blas  # noqa: E402  (OpenBLAS for the PyTorch process)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("PEFT_SHARED", os.path.join(ROOT, "..", "shared"))
@@ -191,11 +210,13 @@ def encoder32(s, W, ids, mask):
     return x
 
 
-def torch_embed(s, W32, tok, texts, max_len, batch):
+def torch_embed(s, W32, ids, batch):
+    """Embeddings of pre-tokenized texts, batched as peft embed batches them:
+    longest first (stable), batches of `batch`, right-padded. Returns the
+    embeddings in input order and the seconds of the forward passes."""
     Wt = {k: torch.from_numpy(v) for k, v in W32.items()}
-    t0 = time.perf_counter()
-    ids = [tok.encode(t, max_len) for t in texts]
     order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    t0 = time.perf_counter()
     out = np.zeros((len(ids), 384), dtype=np.float32)
     with torch.no_grad():
         for b0 in range(0, len(order), batch):
@@ -214,18 +235,21 @@ def torch_embed(s, W32, tok, texts, max_len, batch):
             e = torch.nn.functional.normalize(e, dim=-1)
             out[rows] = e.numpy()
     secs = time.perf_counter() - t0
-    return out, secs, sum(len(i) for i in ids)
+    return out, secs
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--texts", type=int, default=400)
+    ap.add_argument("--texts", type=int, default=200)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--peft", default=os.path.join(ROOT, "build", "bin", "peft"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "out", "embed"))
+    ap.add_argument("--coretype", default="", help="OPENBLAS_CORETYPE for the PyTorch process (default: OpenBLAS's choice)")
     a = ap.parse_args()
+    torch_blas.reexec_with_openblas(a.threads, a.coretype)
     torch.set_num_threads(a.threads)
+    peft_env = torch_blas.clean_env()
     os.makedirs(a.out, exist_ok=True)
     docs = [json.loads(l) for l in open(os.path.join(SHARED, "data", "manpages-ir", "corpus.jsonl"))][: a.texts]
     texts = [(d.get("title") + " " + d["text"]) if d.get("title") else d["text"] for d in docs]
@@ -239,9 +263,10 @@ def main():
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
-    results = {"cpu": cpu, "threads": a.threads, "loadavg_before": load, "texts": len(texts),
-               "batch_size": a.batch_size, "python": platform.python_version(), "torch": torch.__version__,
-               "shapes": []}
+    results = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu": cpu, "cores": os.cpu_count(),
+               "threads": a.threads, "loadavg_before": load, "texts": len(texts), "batch_size": a.batch_size,
+               "python": platform.python_version(), "torch": torch.__version__, "torch_blas": torch_blas.loaded_blas(),
+               "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "(OpenBLAS's choice)"), "shapes": []}
     for name, layers, pooling, max_len in SHAPES:
         d = os.path.join(a.out, name)
         vocab = 30522
@@ -249,17 +274,22 @@ def main():
         s.pooling = pooling
         npy = os.path.join(a.out, name + ".peft.npy")
         r = subprocess.run([a.peft, "embed", "--model", d, "--input", inp, "--out", npy, "--json", "--threads",
-                            str(a.threads), "--batch-size", str(a.batch_size)], capture_output=True, text=True)
+                            str(a.threads), "--batch-size", str(a.batch_size), "--max-length", str(max_len)],
+                           capture_output=True, text=True, env=peft_env)
         if r.returncode != 0:
             sys.exit("peft embed failed: " + r.stderr)
         pj = json.loads(r.stdout)
         ours = np.load(npy)
         tok = WordPiece(os.path.join(d, "tokenizer.json"))
-        ref, secs, ntok = torch_embed(s, W, tok, texts, max_len, a.batch_size)
+        t0 = time.perf_counter()
+        ids = [tok.encode(t, max_len) for t in texts]  # outside the timed region
+        tok_secs = time.perf_counter() - t0
+        ref, secs = torch_embed(s, W, ids, a.batch_size)
         diff = float(np.abs(ours - ref).max())
-        row = {"shape": name, "layers": layers, "pooling": pooling, "max_seq_length": max_len, "tokens": ntok,
-               "peft_texts_per_s": pj["texts_per_second"], "torch_texts_per_s": len(texts) / secs,
-               "max_abs_diff": diff}
+        row = {"shape": name, "layers": layers, "pooling": pooling, "max_seq_length": max_len,
+               "tokens": sum(len(i) for i in ids), "peft_texts_per_s": pj["texts_per_second"],
+               "torch_texts_per_s": len(texts) / secs, "torch_seconds": secs, "python_tokenizer_seconds": tok_secs,
+               "max_abs_diff": diff, "loadavg": os.getloadavg()}
         print(json.dumps(row))
         results["shapes"].append(row)
     results["loadavg_after"] = os.getloadavg()
@@ -267,15 +297,21 @@ def main():
     os.makedirs(res_dir, exist_ok=True)
     json.dump(results, open(os.path.join(res_dir, "embed_bench.json"), "w"), indent=1)
     with open(os.path.join(res_dir, "embed_bench.md"), "w") as f:
-        f.write("# peft embed vs PyTorch: texts/s\n\n")
-        f.write(f"CPU: {cpu}; {a.threads} threads; {len(texts)} manpages-ir documents; batch {a.batch_size}; "
-                f"load average before {load[0]:.2f}, after {results['loadavg_after'][0]:.2f} "
-                f"(other jobs on the machine slow both sides).\n\n")
-        f.write("| shape | max tokens | tokens | peft embed texts/s | PyTorch texts/s | max abs diff |\n|---|---|---|---|---|---|\n")
+        f.write("# peft embed vs PyTorch: texts/s (bench/embed_bench.py)\n\n")
+        f.write(f"{results['date']}. CPU: {cpu}, {os.cpu_count()} cores shared with other work; {a.threads} threads "
+                f"each; {len(texts)} manpages-ir documents; batch {a.batch_size}, same length-sorted batches and "
+                f"maximum length on both sides; load average before {load[0]:.2f}, after "
+                f"{results['loadavg_after'][0]:.2f}. PyTorch {torch.__version__} float32 under no_grad, BLAS "
+                f"`{results['torch_blas']}` (OPENBLAS_CORETYPE {results['openblas_coretype']}); its timing "
+                f"excludes its pure-Python tokenizer (run before, time in the last column), peft's includes its "
+                f"own tokenization.\n\n")
+        f.write("| shape | max tokens | tokens | peft embed texts/s | PyTorch texts/s | peft / PyTorch | max abs diff "
+                "| Python tokenizer s |\n|---|---|---|---|---|---|---|---|\n")
         for row in results["shapes"]:
             f.write(f"| {row['shape']} ({row['layers']} layers, {row['pooling']}) | {row['max_seq_length']} | "
                     f"{row['tokens']} | {row['peft_texts_per_s']:.1f} | {row['torch_texts_per_s']:.1f} | "
-                    f"{row['max_abs_diff']:.2g} |\n")
+                    f"{row['peft_texts_per_s'] / row['torch_texts_per_s']:.2f} | {row['max_abs_diff']:.2g} | "
+                    f"{row['python_tokenizer_seconds']:.1f} |\n")
 
 
 if __name__ == "__main__":

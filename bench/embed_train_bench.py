@@ -20,7 +20,12 @@ make_bert_goldens.py in float32 with LoRA added to q and v, torch.autograd
 for the backward, torch.optim.AdamW; token ids from `peft tokenize` (the
 same tokenizer, so both sides see the same tokens), timed over the same
 number of steps. 96 pairs = 6 steps of 16 = one epoch, so both sides
-process exactly the same texts (peft in its shuffled order).
+process exactly the same texts (peft in its shuffled order; every batch
+holds a man page longer than --max-length, so both sides pad every batch to
+--max-length and the order changes no work: the PyTorch side checks this).
+PyTorch runs on Debian's OpenBLAS, not the netlib reference BLAS that its
+libblas.so.3 points to when nothing better is installed (bench/torch_blas.py
+says why and how); peft gets the environment without it.
 
 Usage: /usr/bin/python3 bench/embed_train_bench.py [--threads 2] [--max-length 128] [--peft build/bin/peft]
 Writes bench/results/embed_train_bench.json and .md.
@@ -40,6 +45,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_bert_goldens as g  # noqa: E402  (tensor plan and the splitmix64 draws)
+import torch_blas  # noqa: E402  (OpenBLAS for the PyTorch process)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.environ.get("PEFT_SHARED", os.path.join(ROOT, "..", "shared"))
@@ -142,7 +148,7 @@ class LoraEncoder(torch.nn.Module):
 def torch_train(s, W, pairs_ids, lr):
     model = LoraEncoder(s, W)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
-    tokens = 0
+    tokens = padded = 0
     t0 = time.perf_counter()
     losses = []
     for b0 in range(0, len(pairs_ids), BATCH):
@@ -155,6 +161,7 @@ def torch_train(s, W, pairs_ids, lr):
             ids[r, :len(t)] = torch.tensor(t)
             mask[r, :len(t)] = 1
         tokens += sum(len(t) for t in texts)
+        padded += len(texts) * T
         e = model(ids, mask)
         n = len(rows)
         scores = 20.0 * e[:n] @ e[n:].t()
@@ -165,12 +172,12 @@ def torch_train(s, W, pairs_ids, lr):
         opt.step()
         losses.append(float(loss))
     secs = time.perf_counter() - t0
-    return tokens / secs, secs, tokens, losses
+    return tokens / secs, secs, tokens, padded, losses
 
 
 def peft_ids(peft, folder, text, max_len):
     p = subprocess.run([peft, "tokenize", "--tokenizer", folder, "--text", text, "--max-length", str(max_len),
-                        "--json"], capture_output=True, text=True, check=True)
+                        "--json"], capture_output=True, text=True, check=True, env=torch_blas.clean_env())
     return json.loads(p.stdout)["ids"]
 
 
@@ -180,7 +187,9 @@ def main():
     ap.add_argument("--max-length", type=int, default=128)
     ap.add_argument("--peft", default=os.path.join(ROOT, "build", "bin", "peft"))
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "out", "embed_train"))
+    ap.add_argument("--coretype", default="", help="OPENBLAS_CORETYPE for the PyTorch process (default: OpenBLAS's choice)")
     a = ap.parse_args()
+    torch_blas.reexec_with_openblas(a.threads, a.coretype)
     torch.set_num_threads(a.threads)
     os.makedirs(a.out, exist_ok=True)
     ir = os.path.join(SHARED, "data", "manpages-ir")
@@ -196,7 +205,9 @@ def main():
         for q, d in pairs:
             f.write(json.dumps({"anchor": q, "positive": d}) + "\n")
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "")
-    res = {"cpu": cpu, "threads": a.threads, "loadavg_before": os.getloadavg(), "pairs": len(pairs), "batch": BATCH,
+    res = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "cpu": cpu, "cores": os.cpu_count(),
+           "torch_blas": torch_blas.loaded_blas(),
+           "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "(OpenBLAS's choice)"), "threads": a.threads, "loadavg_before": os.getloadavg(), "pairs": len(pairs), "batch": BATCH,
            "steps": len(pairs) // BATCH, "max_length": a.max_length, "method": f"lora r{RANK} on query, value",
            "loss": "mnrl", "python": platform.python_version(), "torch": torch.__version__, "shapes": []}
     for name, layers, pooling in SHAPES:
@@ -208,26 +219,30 @@ def main():
                "--rank", str(RANK), "--targets", "q,v", "--loss", "mnrl", "--batch-size", str(BATCH), "--steps",
                str(len(pairs) // BATCH), "--lr", "1e-4", "--max-length", str(a.max_length), "--threads",
                str(a.threads), "--out", run_dir, "--json", "--quiet"]
-        p = subprocess.run(cmd, capture_output=True, text=True)
+        p = subprocess.run(cmd, capture_output=True, text=True, env=torch_blas.clean_env())
         if p.returncode != 0:
             raise SystemExit(p.stderr)
         ps = json.loads(p.stdout)
         ids = [(peft_ids(a.peft, folder, q, a.max_length), peft_ids(a.peft, folder, d, a.max_length)) for q, d in pairs]
-        tps, secs, tokens, losses = torch_train(s, W, ids, 1e-4)
+        tps, secs, tokens, padded, losses = torch_train(s, W, ids, 1e-4)
         r = {"shape": name, "layers": layers, "pooling": pooling, "peft_tokens_per_second": ps["tokens_per_second"],
              "peft_texts_per_second": ps["texts_per_second"], "peft_tokens": ps["tokens"], "peft_seconds": ps["seconds"],
              "torch_tokens_per_second": tps, "torch_tokens": tokens, "torch_seconds": secs,
-             "torch_texts_per_second": 2 * len(pairs) / secs}
+             "torch_texts_per_second": 2 * len(pairs) / secs, "torch_padded_tokens": padded,
+             "every_batch_padded_to_max_length": padded == 2 * len(pairs) * a.max_length,
+             "loadavg": os.getloadavg()}
         res["shapes"].append(r)
         print(json.dumps(r), flush=True)
     os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
     base = os.path.join(ROOT, "bench", "results", "embed_train_bench")
     json.dump(res, open(base + ".json", "w"), indent=1)
     lines = ["# peft train --task embedding vs PyTorch: training tokens/s", "",
-             f"CPU: {cpu}, {a.threads} threads each (load {res['loadavg_before'][0]:.1f} at start; 2 cores shared with "
-             f"other work). {len(pairs)} (query, man page) pairs, batches of {BATCH} (32 texts), at most "
+             f"{res['date']}. CPU: {cpu}, {a.threads} threads each (load {res['loadavg_before'][0]:.1f} at start, "
+             f"{res['shapes'][-1]['loadavg'][0]:.1f} at the end; {os.cpu_count()} cores shared with other work). {len(pairs)} (query, man page) pairs, batches of {BATCH} (32 texts), at most "
              f"{a.max_length} tokens a text, LoRA r{RANK} on query/value, mnrl, AdamW; random weights of the shapes. "
-             f"PyTorch {torch.__version__} float32, autograd.", "",
+             f"PyTorch {torch.__version__} float32, autograd, BLAS `{res['torch_blas']}` "
+             f"(OPENBLAS_CORETYPE {res['openblas_coretype']}). Every batch padded to {a.max_length} tokens on the "
+             f"PyTorch side: {all(r['every_batch_padded_to_max_length'] for r in res['shapes'])}.", "",
              "| shape | peft tokens/s | PyTorch tokens/s | peft / PyTorch | peft texts/s | PyTorch texts/s |",
              "|---|---|---|---|---|---|"]
     for r in res["shapes"]:
