@@ -60,8 +60,8 @@ Args parse(int argc, char** argv) {
     else if (f == "--type") a.type = v;
     else peft::fail("make_model", "unknown flag " + f);
   }
-  if (a.type != "f32" && a.type != "bf16" && a.type != "q8_0")
-    peft::fail("make_model", "--type must be f32, bf16 or q8_0, got '" + a.type + "'");
+  if (a.type != "f32" && a.type != "bf16" && a.type != "q8_0" && a.type != "q4_k" && a.type != "q6_k")
+    peft::fail("make_model", "--type must be f32, bf16, q8_0, q4_k or q6_k, got '" + a.type + "'");
   if (a.tokenizer_from.empty() || a.out.empty()) peft::fail("make_model", "--tokenizer-from and --out are required");
   if (a.kv_heads == 0) a.kv_heads = a.heads;
   if (a.heads == 0 || a.dim % a.heads != 0) peft::fail("make_model", "--heads must divide --dim");
@@ -135,11 +135,16 @@ void run(const Args& a) {
   // Matrices in the chosen type, norms F32 (as llama.cpp's quantize leaves
   // them); general.file_type is llama.cpp's LLAMA_FTYPE (0 all F32, 7
   // mostly Q8_0, 32 mostly BF16).
-  const peft::DType dt = a.type == "bf16" ? peft::DType::BF16 : a.type == "q8_0" ? peft::DType::Q8_0 : peft::DType::F32;
-  w.set("general.file_type", u32(dt == peft::DType::BF16 ? 32 : dt == peft::DType::Q8_0 ? 7 : 0));
+  const peft::DType dt = a.type == "bf16" ? peft::DType::BF16
+                         : a.type == "q8_0" ? peft::DType::Q8_0
+                         : a.type == "q4_k" ? peft::DType::Q4_K
+                         : a.type == "q6_k" ? peft::DType::Q6_K
+                                            : peft::DType::F32;
+  w.set("general.file_type", u32(peft::gguf_file_type_of(dt)));
   std::vector<std::shared_ptr<std::vector<uint8_t>>> encoded;  // alive until write()
   for (peft::Param<float>* p : model.base_params()) {
-    if (dt == peft::DType::F32 || p->shape.size() != 2) {  // views of the model's own buffers
+    // Rows that cannot hold whole blocks of the type stay F32.
+    if (dt == peft::DType::F32 || p->shape.size() != 2 || p->shape[1] % peft::dtype_block_size(dt) != 0) {
       w.add_tensor(p->name, peft::Tensor::view(peft::DType::F32, p->shape, p->data.get(), nullptr));
       continue;
     }

@@ -11,3 +11,8 @@ if(TARGET test_peft_format)
 endif()
 # The perplexity protocols of src/train/perplexity.h, in the library.
 peft_test(test_perplexity peft_train)
+peft_test(test_stored_interop peft_model)
+if(TARGET test_stored_interop)
+  target_link_libraries(test_stored_interop PRIVATE nlohmann_json::nlohmann_json)
+  add_dependencies(test_stored_interop peft_cli)
+endif()

@@ -16,6 +16,15 @@ namespace fs = std::filesystem;
 
 namespace peft::test {
 
+namespace {
+// The CLI's --base-dtype defaults to auto, which holds f32 files as bf16 on
+// CPUs with bf16 instructions; the suite's exact comparisons (goldens,
+// llama.cpp's f32 numbers) are about the f32 base, so every peft the tests
+// start defaults to f32 unless the caller's environment says otherwise.
+// Tests of other storage types pass --base-dtype explicitly.
+[[maybe_unused]] const bool kPinnedBaseDtype = setenv("PEFT_BASE_DTYPE", "f32", 0) == 0;
+}  // namespace
+
 std::string shared_path(const std::string& rel) {
   const char* env = std::getenv("PEFT_SHARED");
   fs::path base = env && *env ? fs::path(env) : fs::path(PEFT_SOURCE_DIR) / ".." / "shared";

@@ -110,6 +110,10 @@ uint16_t f32_to_bf16(float f) {
 void dequant_q4_k(const uint8_t* src, float* dst, int64_t nblocks);
 void dequant_q5_k(const uint8_t* src, float* dst, int64_t nblocks);
 void dequant_q6_k(const uint8_t* src, float* dst, int64_t nblocks);
+// ... and their encoding in dtype_kquantize.cpp.
+void quant_q4_k(const float* src, uint8_t* dst, int64_t nblocks);
+void quant_q5_k(const float* src, uint8_t* dst, int64_t nblocks);
+void quant_q6_k(const float* src, uint8_t* dst, int64_t nblocks);
 
 void to_f32(DType t, const void* src, float* dst, int64_t n) {
   const uint8_t* p = static_cast<const uint8_t*>(src);
@@ -214,6 +218,9 @@ void from_f32(DType t, const float* src, void* dst, int64_t n) {
         }
       }
       return;
+    case DType::Q4_K: quant_q4_k(src, p, n / 256); return;
+    case DType::Q5_K: quant_q5_k(src, p, n / 256); return;
+    case DType::Q6_K: quant_q6_k(src, p, n / 256); return;
     default: break;
   }
   fail("dtype", std::string("cannot convert F32 to ") + dtype_name(t));

@@ -35,7 +35,8 @@ uint16_t f32_to_bf16(float f);  // round to nearest even, NaN kept NaN
 // Converts `n` values stored as `src_type` at `src` to f32 at `dst`.
 // n must be a multiple of the block size of src_type.
 void to_f32(DType src_type, const void* src, float* dst, int64_t n);
-// Converts f32 to a plain storage type (F32, F16, BF16); quantizing is Q8_0/Q4_0 only.
+// Converts f32 to a plain storage type (F32, F16, BF16) or quantizes (Q8_0,
+// Q4_0, Q4_K, Q5_K, Q6_K; n a multiple of the block size).
 void from_f32(DType dst_type, const float* src, void* dst, int64_t n);
 
 }  // namespace peft

@@ -192,6 +192,19 @@ DType ggml_type_to_dtype(uint32_t ggml_type, const std::string& tensor_name) {
   return d;
 }
 
+uint32_t gguf_file_type_of(DType t) {
+  switch (t) {
+    case DType::F16: return 1;
+    case DType::Q4_0: return 2;
+    case DType::Q8_0: return 7;
+    case DType::Q4_K: return 15;  // Q4_K_M
+    case DType::Q5_K: return 17;  // Q5_K_M
+    case DType::Q6_K: return 18;
+    case DType::BF16: return 32;
+    default: return 0;
+  }
+}
+
 uint32_t dtype_to_ggml_type(DType t) {
   switch (t) {
     case DType::F32: return 0;

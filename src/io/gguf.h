@@ -67,6 +67,9 @@ struct GgufTensorInfo {
 // cannot read.
 DType ggml_type_to_dtype(uint32_t ggml_type, const std::string& tensor_name);
 uint32_t dtype_to_ggml_type(DType t);
+// llama.cpp's general.file_type for a file whose matrices are mostly `t`
+// (informational: readers go by each tensor's own type).
+uint32_t gguf_file_type_of(DType t);
 // llama.cpp's name for a ggml type id ("Q4_K"), or "unknown".
 const char* ggml_type_name(uint32_t ggml_type);
 

@@ -221,6 +221,7 @@ void set_rope_layout(LlamaModel<T>& m, ops::RopeStyle style) {
     if (perm.empty()) continue;
     if (!to_hf) perm = invert_permutation(perm);
     const int64_t rows = static_cast<int64_t>(perm.size());
+    p->materialize();  // a stored q/k (GGUF base) is widened to move its rows
     AlignedPtr<T> moved = aligned_alloc_zeroed<T>(p->numel());
     scatter_rows(p->data.get(), moved.get(), rows, p->numel() / rows, perm);
     p->data = std::move(moved);

@@ -2,6 +2,7 @@
 
 #include "ops/bias.h"
 #include "ops/matmul.h"
+#include "ops/weight_ops.h"
 
 namespace peft {
 
@@ -17,14 +18,15 @@ void Linear<T>::init(const std::string& name, const std::string& module, int64_t
 
 template <typename T>
 void Linear<T>::forward(const T* x, T* y, int64_t n, bool training) {
-  ops::linear_forward<T>(x, weight.data.get(), y, n, info.in, info.out);
+  // y[n,out] = x Wᵀ, whatever W's storage type (dense, bf16, quantized).
+  ops::weight_rows_t<T>(x, n, info.in, weight.weight(), 0, info.out, y, info.out, T(0));
   if (!bias.empty()) ops::bias_add_forward<T>(y, bias.data.get(), n, info.out);
   if (adapter) adapter->forward(x, y, n, training);
 }
 
 template <typename T>
 void Linear<T>::backward(const T* x, const T* dy, T* dx, int64_t n, bool accumulate_dx) {
-  if (dx) ops::linear_backward_input<T>(dy, weight.data.get(), dx, n, info.in, info.out, accumulate_dx ? T(1) : T(0));
+  if (dx) ops::rows_weight<T>(dy, info.out, n, weight.weight(), 0, info.out, info.in, dx, accumulate_dx ? T(1) : T(0));
   if (!weight.frozen()) ops::linear_backward_weight<T>(dy, x, weight.grad.get(), n, info.in, info.out);
   if (!bias.empty() && !bias.frozen()) ops::bias_add_backward<T>(dy, bias.grad.get(), n, info.out);
   if (adapter) {

@@ -14,6 +14,7 @@
 #include "ops/rmsnorm.h"
 #include "ops/rope.h"
 #include "ops/swiglu.h"
+#include "ops/weight_ops.h"
 
 namespace peft {
 
@@ -190,6 +191,15 @@ void LlamaModel<T>::copy_weights_from(LlamaModel& other) {
   if (a.size() != b.size()) fail("model", "cannot copy weights between models of different shapes");
   for (size_t i = 0; i < a.size(); ++i) {
     if (a[i]->shape != b[i]->shape) fail("model", "cannot copy weights between models of different shapes");
+    if (b[i]->is_stored()) {  // frozen storage is never written: share it
+      if (!a[i]->frozen()) fail("model", "cannot copy a stored weight into trainable '" + a[i]->name + "'");
+      a[i]->hold_as(b[i]->stored);
+      continue;
+    }
+    if (a[i]->is_stored()) {
+      a[i]->stored.reset();
+      a[i]->data = aligned_alloc_uninit<T>(a[i]->numel());
+    }
     std::memcpy(a[i]->data.get(), b[i]->data.get(), sizeof(T) * a[i]->numel());
   }
 }
@@ -375,7 +385,7 @@ const T* LlamaModel<T>::forward_hidden(const Batch& b, bool training) {
   w.bind_scratch(c, N, cfg);
 
   T* x = w.x.get(N * dim);
-  ops::embedding_forward<T>(tok_embd.data.get(), b.tokens.data(), x, N, cfg.vocab_size, dim);
+  ops::weight_gather_rows<T>(tok_embd.weight(), b.tokens.data(), x, N, cfg.vocab_size, dim);
   if (training) w.saved.resize(cfg.n_layers);
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
     if (!training) {

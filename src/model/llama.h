@@ -12,10 +12,12 @@
 // chunked cross-entropy so [N, vocab] never exists at once.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/batch.h"
+#include "model/base_dtype.h"
 #include "model/config.h"
 #include "model/kv_cache.h"
 #include "model/linear.h"
@@ -48,7 +50,8 @@ class LlamaModel {
   LlamaModel(const LlamaModel&) = delete;
   LlamaModel& operator=(const LlamaModel&) = delete;
 
-  const T* output_weight() const { return output.empty() ? tok_embd.data.get() : output.data.get(); }
+  // The output head, dense or stored (tied: the token embedding).
+  ops::WeightRef<T> output_weight() const { return output.empty() ? tok_embd.weight() : output.weight(); }
   Param<T>& output_param() { return output.empty() ? tok_embd : output; }
 
   // Every base tensor, in GGUF naming ("token_embd.weight", "blk.0.attn_q.weight", ...).
@@ -99,10 +102,11 @@ class LlamaModel {
 };
 
 // Loads a GGUF file's weights into a model of its configuration (compute type
-// T, f32 or dequantized storage). Throws "[model] ..." on missing or
-// mis-shaped tensors.
+// T). `policy` picks the storage type of the frozen matrices (base_dtype.h;
+// f32 models only, double models are always dense). Throws "[model] ..." on
+// missing or mis-shaped tensors.
 template <typename T>
-std::unique_ptr<LlamaModel<T>> load_llama_gguf(const GgufFile& f);
+std::unique_ptr<LlamaModel<T>> load_llama_gguf(const GgufFile& f, BaseDType policy = BaseDType::F32);
 
 // Random initialisation for models built from scratch (demo, benchmarks):
 // weights N(0, 0.02), output projections scaled by 1/sqrt(2·layers), norms 1.
@@ -113,10 +117,14 @@ void init_llama_random(LlamaModel<T>& m, uint64_t seed);
 
 namespace peft {
 
-// Writes the model's base tensors as a GGUF file (F32), with the metadata of
+// Writes the model's base tensors as a GGUF file, with the metadata of
 // `source` (architecture, hyperparameters, tokenizer) when given, else the
-// hyperparameters from the config alone. Written atomically.
+// hyperparameters from the config alone. Matrices are written in
+// `matrix_type` when given (re-quantized or rounded), else each in the type
+// it is held in (stored weights byte for byte); norms and biases in F32.
+// Written atomically.
 template <typename T>
-void save_llama_gguf(LlamaModel<T>& m, const GgufFile* source, const std::string& path);
+void save_llama_gguf(LlamaModel<T>& m, const GgufFile* source, const std::string& path,
+                     std::optional<DType> matrix_type = std::nullopt);
 
 }  // namespace peft

@@ -19,6 +19,7 @@
 
 #include "core/error.h"
 #include "model/llama.h"
+#include "ops/weight_ops.h"
 #include "ops/attention_cached.h"
 #include "ops/embedding.h"
 #include "ops/matmul.h"
@@ -137,7 +138,7 @@ void LlamaModel<T>::forward_cached(KvCache<T>& cache, const int32_t* tokens, int
   T* u = w.u.get(n * hid);
   T* h = w.h.get(n * hid);
   T* rstd = w.rstd.get(n * std::max(cfg.n_heads, cfg.n_kv_heads));
-  ops::embedding_forward<T>(tok_embd.data.get(), tokens, x, n, cfg.vocab_size, dim);
+  ops::weight_gather_rows<T>(tok_embd.weight(), tokens, x, n, cfg.vocab_size, dim);
   for (int64_t l = 0; l < cfg.n_layers; ++l) {
     LlamaLayer<T>& L = layers[l];
     // Keys and values go straight into an f32 cache; a bf16 cache gets them
@@ -184,7 +185,7 @@ void LlamaModel<T>::forward_cached(KvCache<T>& cache, const int32_t* tokens, int
   }
   cache.length += n;
   ops::rmsnorm_forward<T>(x + (n - 1) * dim, out_norm.data.get(), xn, rstd, 1, dim, cfg.norm_eps);
-  ops::linear_forward<T>(xn, output_weight(), last_logits, 1, dim, cfg.vocab_size);
+  ops::weight_rows_t<T>(xn, 1, dim, output_weight(), 0, cfg.vocab_size, last_logits, cfg.vocab_size, T(0));
 }
 
 template KvCache<float> LlamaModel<float>::make_cache(int64_t, DType) const;

@@ -34,7 +34,7 @@ void check_args(const int32_t* targets, int64_t N, int64_t C, int64_t V, int64_t
 // is picked up in whichever chunk holds it. Finally lse = m + log s and
 // loss_i = lse_i − z_i[target_i].
 template <typename T>
-double linear_cross_entropy_forward(const T* h, const T* W, const int32_t* targets, T* lse, int64_t N, int64_t C,
+double linear_cross_entropy_forward(const T* h, std::type_identity_t<WeightRef<T>> W, const int32_t* targets, T* lse, int64_t N, int64_t C,
                                     int64_t V, int64_t vocab_chunk) {
   check_args(targets, N, C, V, vocab_chunk);
   if (N == 0) return 0.0;
@@ -43,7 +43,7 @@ double linear_cross_entropy_forward(const T* h, const T* W, const int32_t* targe
   std::vector<double> run_max(N, -std::numeric_limits<double>::infinity()), run_sum(N, 0.0), tgt_logit(N, 0.0);
   for (int64_t c0 = 0; c0 < V; c0 += chunk) {
     const int64_t vc = std::min(chunk, V - c0);
-    gemm<T>(false, true, N, vc, C, T(1), h, C, W + c0 * C, C, T(0), z.data(), vc);
+    weight_rows_t<T>(h, N, C, W, c0, vc, z.data(), vc, T(0));
 #pragma omp parallel for schedule(static) if (N * vc > 16384)
     for (int64_t i = 0; i < N; ++i) {
       T* zi = z.data() + i * vc;
@@ -76,7 +76,7 @@ double linear_cross_entropy_forward(const T* h, const T* W, const int32_t* targe
 // first (prompt tokens are often most of a batch in SFT) and their dh rows
 // scattered back at the end; masked rows get dh = 0.
 template <typename T>
-void linear_cross_entropy_backward(const T* h, const T* W, const int32_t* targets, const T* lse, T grad_scale, T* dh,
+void linear_cross_entropy_backward(const T* h, std::type_identity_t<WeightRef<T>> W, const int32_t* targets, const T* lse, T grad_scale, T* dh,
                                    T* dW, int64_t N, int64_t C, int64_t V, int64_t vocab_chunk) {
   check_args(targets, N, C, V, vocab_chunk);
   std::fill(dh, dh + N * C, T(0));
@@ -102,7 +102,7 @@ void linear_cross_entropy_backward(const T* h, const T* W, const int32_t* target
   bool first = true;
   for (int64_t c0 = 0; c0 < V; c0 += chunk) {
     const int64_t vc = std::min(chunk, V - c0);
-    gemm<T>(false, true, nc, vc, C, T(1), hp, C, W + c0 * C, C, T(0), dz.data(), vc);
+    weight_rows_t<T>(hp, nc, C, W, c0, vc, dz.data(), vc, T(0));
 #pragma omp parallel for schedule(static) if (nc * vc > 16384)
     for (int64_t r = 0; r < nc; ++r) {
       const int64_t i = rows[r];
@@ -113,7 +113,7 @@ void linear_cross_entropy_backward(const T* h, const T* W, const int32_t* target
       const int32_t t = targets[i];
       if (t >= c0 && t < c0 + vc) zr[t - c0] -= grad_scale;
     }
-    gemm<T>(false, false, nc, C, vc, T(1), dz.data(), vc, W + c0 * C, C, first ? T(0) : T(1), dhp, C);
+    rows_weight<T>(dz.data(), vc, nc, W, c0, vc, C, dhp, first ? T(0) : T(1));
     if (dW) gemm<T>(true, false, vc, C, nc, T(1), dz.data(), vc, hp, C, T(1), dW + c0 * C, C);
     first = false;
   }
@@ -216,9 +216,9 @@ double linear_cross_entropy_ref(const T* h, const T* W, const int32_t* targets, 
 }
 
 #define PEFT_INST(T)                                                                                          \
-  template double linear_cross_entropy_forward<T>(const T*, const T*, const int32_t*, T*, int64_t, int64_t,   \
+  template double linear_cross_entropy_forward<T>(const T*, WeightRef<T>, const int32_t*, T*, int64_t, int64_t,   \
                                                   int64_t, int64_t);                                          \
-  template void linear_cross_entropy_backward<T>(const T*, const T*, const int32_t*, const T*, T, T*, T*,     \
+  template void linear_cross_entropy_backward<T>(const T*, WeightRef<T>, const int32_t*, const T*, T, T*, T*,     \
                                                  int64_t, int64_t, int64_t, int64_t);                         \
   template double linear_cross_entropy_fused<T>(const T*, const T*, const int32_t*, T*, T, T*, int64_t, int64_t,     \
                                                 int64_t, int64_t);                                            \

@@ -7,19 +7,23 @@
 //   dz_i = g_i · (softmax(z_i) − onehot(target_i)),  dh = dz W,  dW += dzᵀ h
 #pragma once
 #include <cstdint>
+#include <type_traits>
+
+#include "ops/weight_ops.h"
 
 namespace peft::ops {
 
+// W is dense or a stored (bf16/quantized) frozen head (ops/weight_ops.h).
 // Returns the SUM of loss_i over counted rows (double accumulation) and writes
 // lse [N] (needed by the backward; rows with negative target get their lse too).
 template <typename T>
-double linear_cross_entropy_forward(const T* h, const T* W, const int32_t* targets, T* lse, int64_t N, int64_t C,
+double linear_cross_entropy_forward(const T* h, std::type_identity_t<WeightRef<T>> W, const int32_t* targets, T* lse, int64_t N, int64_t C,
                                     int64_t V, int64_t vocab_chunk = 4096);
 // grad_scale multiplies every counted row's gradient (e.g. 1 / number of
 // counted tokens for a mean loss). dh [N, C] is overwritten; dW [V, C] is
 // accumulated, or skipped when null (frozen output head).
 template <typename T>
-void linear_cross_entropy_backward(const T* h, const T* W, const int32_t* targets, const T* lse, T grad_scale,
+void linear_cross_entropy_backward(const T* h, std::type_identity_t<WeightRef<T>> W, const int32_t* targets, const T* lse, T grad_scale,
                                    T* dh, T* dW, int64_t N, int64_t C, int64_t V, int64_t vocab_chunk = 4096);
 
 // Forward and input gradient in ONE pass over the vocabulary, for a frozen

@@ -32,7 +32,7 @@ LoadedPeft load_adapter_for(Pretrained& p, const std::string& dir) {
   return load_peft_dir(dir, peft_layers_of(*p.model, model_rows_are_gguf(p)));
 }
 
-void merge_adapter(Pretrained& p, const AdapterSpec& spec) {
+void merge_adapter(Pretrained& p, const AdapterSpec& spec, std::optional<DType> hold_as) {
   LoadedPeft lp = load_adapter_for(p, spec.dir);
   for (Linear<float>* lin : p.model->all_linears()) {
     auto it = lp.adapters.find(lin->info.name);
@@ -40,9 +40,15 @@ void merge_adapter(Pretrained& p, const AdapterSpec& spec) {
     // ΔW from merging into zeros, then W += scale·ΔW.
     std::vector<float> delta(static_cast<size_t>(lin->weight.numel()), 0.0f);
     it->second->merge_into(delta.data());
+    // A stored (bf16/quantized) weight is widened for the sum and stored
+    // again at once, so only one layer is ever f32.
+    const bool was_stored = lin->weight.is_stored();
+    const DType storage = lin->weight.storage_type();
+    lin->weight.materialize();
     float* W = lin->weight.data.get();
     const float sc = static_cast<float>(spec.scale);
     for (size_t i = 0; i < delta.size(); ++i) W[i] += sc * delta[i];
+    if (was_stored || (hold_as && *hold_as != DType::F32)) lin->weight.store_as(hold_as.value_or(storage));
   }
 }
 

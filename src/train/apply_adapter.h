@@ -6,6 +6,7 @@
 // or any scale other than 1, are merged into the base weights:
 // W += scale · ΔW for each (the deltas add up, as PEFT's active adapters do).
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,9 @@ bool model_rows_are_gguf(const Pretrained& p);
 
 void apply_adapters(Pretrained& p, const std::vector<AdapterSpec>& specs);
 // Merges one adapter into the base weights with a scale (W += scale·ΔW).
-void merge_adapter(Pretrained& p, const AdapterSpec& spec);
+// A stored base weight (bf16, quantized) is summed in f32 and stored again
+// in `hold_as` when given, else in its own type (re-quantized).
+void merge_adapter(Pretrained& p, const AdapterSpec& spec, std::optional<DType> hold_as = std::nullopt);
 // Loads a PEFT directory into adapter objects for this model.
 LoadedPeft load_adapter_for(Pretrained& p, const std::string& dir);
 

@@ -72,12 +72,18 @@ void write_gguf(LlamaModel<float>& m, const std::string& name,
     w.set(a + ".rope.scaling.type", GgufValue::string("linear"));
     w.set(a + ".rope.scaling.factor", GgufValue::f32(static_cast<float>(c.rope_scaling.factor)));
   }
-  w.set("general.file_type", GgufValue::u32(0));  // all F32
   for (const auto& [k, v] : tokenizer_keys) w.set(k, v);
+  // Stored (bf16/quantized) matrices are written in their type, byte for byte.
+  int64_t stored = 0, dense = 0;
+  DType stored_type = DType::F32;
   for (Param<float>* p : m.base_params()) {
-    Tensor t = Tensor::view(DType::F32, p->shape, p->data.get(), nullptr);
+    Tensor t = p->is_stored() ? Tensor::view(p->stored.dtype(), p->shape, p->stored.row(0), nullptr)
+                              : Tensor::view(DType::F32, p->shape, p->data.get(), nullptr);
+    (p->is_stored() ? stored : dense) += p->numel();
+    if (p->is_stored()) stored_type = p->stored.dtype();
     w.add_tensor(p->name, t);
   }
+  w.set("general.file_type", GgufValue::u32(stored > dense ? gguf_file_type_of(stored_type) : 0));
   std::vector<float> factors = freq_factors;  // the writer holds a view until write()
   if (!factors.empty())
     w.add_tensor("rope_freqs.weight",

@@ -55,11 +55,15 @@ std::unique_ptr<MethodSetup> setup_method(const ModelView& model, const std::str
     Rng rng(cfg.seed);
     for (size_t i = 0; i < lins.size(); ++i) {
       if (!target_matches(cfg, lins[i]->info)) continue;
+      // PiSSA reads and rewrites W: it gets an f32 copy of a stored base.
+      if (adapter_rewrites_base(cfg)) lins[i]->weight.materialize();
       lins[i]->adapter =
           make_adapter<float>(cfg, lins[i]->info, lins[i]->weight.data.get(), s->vera.get(), rng, all[i].hf_rows);
       // PiSSA starts from the top singular directions of W: the base becomes
       // the residual W − s·BA so the adapted model starts equal to the base.
       if (adapter_rewrites_base(cfg)) lins[i]->adapter->unmerge_from(lins[i]->weight.data.get());
+      // Delta-LoRA adds its update into W every step: W must be f32.
+      if (lins[i]->adapter->writes_base()) lins[i]->weight.materialize();
       s->layers.push_back(all[i]);
     }
     s->adapter = cfg;

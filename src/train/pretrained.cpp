@@ -8,7 +8,7 @@
 
 namespace peft {
 
-Pretrained load_pretrained(const std::string& path) {
+Pretrained load_pretrained(const std::string& path, BaseDType base) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::exists(path, ec)) fail("model", "'" + path + "' does not exist");
@@ -26,7 +26,7 @@ Pretrained load_pretrained(const std::string& path) {
   }
   p.format = "gguf";
   p.gguf = GgufFile::open(path);
-  p.model = load_llama_gguf<float>(*p.gguf);
+  p.model = load_llama_gguf<float>(*p.gguf, base);
   p.tokenizer = load_gguf_tokenizer(*p.gguf);
   return p;
 }

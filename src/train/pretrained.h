@@ -23,6 +23,8 @@ struct Pretrained {
 };
 
 // Throws InputError "[model] ..." / "[gguf] ..." / "[tokenizer] ..." on bad input.
-Pretrained load_pretrained(const std::string& path);
+// `base` picks how the frozen matrices of a GGUF model are held
+// (model/base_dtype.h); a Hugging Face directory loads as f32.
+Pretrained load_pretrained(const std::string& path, BaseDType base = BaseDType::F32);
 
 }  // namespace peft

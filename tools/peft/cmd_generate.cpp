@@ -13,6 +13,7 @@ namespace peft::cli {
 namespace {
 
 struct Opts {
+  std::string base_dtype = "auto";
   CommonOptions common;
   std::string model, prompt;
   int64_t max_tokens = 256;
@@ -38,12 +39,14 @@ std::function<int()> setup(CLI::App& app) {
   app.add_flag("--ignore-eos", o->ignore_eos, "Keep generating past the end-of-text token (for timing)");
   app.add_flag("--json", o->json, "Print one JSON object {text, tokens, tokens_per_second} instead of streaming");
   app.add_option("--adapter", o->adapters, "PEFT adapter folder, optionally DIR:SCALE; repeat to add several")->default_str("");
+  add_base_dtype_option(app, o->base_dtype);
   add_common_options(app, o->common);
   return [o]() {
     apply_common_options(o->common);
     const DType kv_dtype = parse_kv_dtype(o->kv_dtype);
     const std::vector<AdapterSpec> specs = check_adapter_folders(o->adapters);
-    Pretrained p = load_pretrained(o->model);
+    Pretrained p = load_pretrained(o->model, parse_base_dtype(o->base_dtype));
+    log_base_storage(p);
     apply_adapters(p, specs);
     GenerateOptions g;
     g.prompt = o->prompt;

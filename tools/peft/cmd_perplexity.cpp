@@ -15,6 +15,7 @@ namespace peft::cli {
 namespace {
 
 struct Opts {
+  std::string base_dtype = "auto";
   CommonOptions common;
   std::string model, data, protocol = "sliding";
   PerplexityOptions ppl;
@@ -44,6 +45,7 @@ std::function<int()> setup(CLI::App& app) {
       ->check(kNonNegative);
   app.add_flag("--json", o->json, "Print {\"tokens\", \"mean_nll\", \"perplexity\", ...} as JSON");
   app.add_option("--adapter", o->adapters, "PEFT adapter folder, optionally DIR:SCALE; repeat to add several")->default_str("");
+  add_base_dtype_option(app, o->base_dtype);
   add_common_options(app, o->common);
   return [o]() {
     apply_common_options(o->common);
@@ -54,7 +56,8 @@ std::function<int()> setup(CLI::App& app) {
     if (!llama && o->ppl.max_chunks > 0) fail("perplexity", "--chunks applies to --protocol llama.cpp only");
     const std::vector<AdapterSpec> specs = check_adapter_folders(o->adapters);
     std::string text = read_file_bytes(o->data);
-    Pretrained p = load_pretrained(o->model);
+    Pretrained p = load_pretrained(o->model, parse_base_dtype(o->base_dtype));
+    log_base_storage(p);
     apply_adapters(p, specs);
     PerplexityResult r = perplexity_of_text(*p.model, *p.tokenizer, text, o->ppl);
     if (o->json) {

@@ -27,6 +27,7 @@ namespace {
 // The run's settings are the library's RunSettings (train/run_settings.h);
 // what only the command line has is added here.
 struct Opts : RunSettings {
+  std::string base_dtype = "auto";
   CommonOptions common;
   std::string resume;
   bool json = false;
@@ -180,6 +181,7 @@ std::function<int()> setup(CLI::App& app) {
                  "JSONL messages: chatml, llama-2 or a template file (default: the model's, else chatml)");
   app.add_flag("--train-on-prompt", o->train_on_prompt, "Also compute the loss on prompts and user turns");
   app.add_flag("--json", o->json, "Print the final summary as JSON on stdout");
+  add_base_dtype_option(app, o->base_dtype);
   add_common_options(app, o->common);
   return [o, rank_opt, &app]() {
     apply_common_options(o->common);
@@ -200,7 +202,8 @@ std::function<int()> setup(CLI::App& app) {
       return train_embedding(*o, x);
     }
 
-    Pretrained p = load_pretrained(o->model);
+    Pretrained p = load_pretrained(o->model, parse_base_dtype(o->base_dtype));
+    log_base_storage(p);
     if (o->seq_len > p.model->cfg.context_length) {
       log_warn("--seq-len " + std::to_string(o->seq_len) + " is longer than the model's context (" +
                std::to_string(p.model->cfg.context_length) + "); using " + std::to_string(p.model->cfg.context_length));

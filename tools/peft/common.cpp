@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -15,6 +16,36 @@ namespace peft::cli {
 void add_common_options(CLI::App& app, CommonOptions& o) {
   app.add_option("--threads", o.threads, "Worker threads; 0 = OMP_NUM_THREADS if set, else all cores")->check(kNonNegative);
   app.add_flag("-q,--quiet", o.quiet, "Print only results, no progress");
+}
+
+void add_base_dtype_option(CLI::App& app, std::string& value) {
+  // PEFT_BASE_DTYPE changes the default (the test suite pins f32 with it, so
+  // exact comparisons hold on machines whose auto would pick bf16).
+  if (const char* env = std::getenv("PEFT_BASE_DTYPE"); env && *env) value = env;
+  app.add_option("--base-dtype", value,
+                 "How the frozen base matrices are held: auto (the file's type; f32 files as bf16 where the CPU has "
+                 "bf16 instructions, else f32), f32, bf16, or keep (the file's type). Default: $PEFT_BASE_DTYPE, "
+                 "else auto")
+      ->default_str(value);
+}
+
+namespace {
+
+std::string mib(int64_t b) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.1f MiB", static_cast<double>(b) / (1024.0 * 1024.0));
+  return s;
+}
+
+}  // namespace
+
+void log_base_storage(const Pretrained& p) {
+  std::map<std::string, int64_t> bytes;
+  for (Param<float>* q : p.model->base_params()) bytes[dtype_name(q->storage_type())] += q->value_bytes();
+  std::string line = "base weights held as";
+  for (auto& [t, b] : bytes) line += " " + t + " " + mib(b) + ",";
+  line.pop_back();
+  log_info(line);
 }
 
 namespace {
