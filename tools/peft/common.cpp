@@ -41,7 +41,12 @@ std::string mib(int64_t b) {
 
 void log_base_storage(const Pretrained& p) {
   std::map<std::string, int64_t> bytes;
-  for (Param<float>* q : p.model->base_params()) bytes[dtype_name(q->storage_type())] += q->value_bytes();
+  bool any_stored = false;
+  for (Param<float>* q : p.model->base_params()) {
+    bytes[dtype_name(q->storage_type())] += q->value_bytes();
+    any_stored = any_stored || q->is_stored();
+  }
+  if (!any_stored) return;  // all f32: what peft always did, nothing to say
   std::string line = "base weights held as";
   for (auto& [t, b] : bytes) line += " " + t + " " + mib(b) + ",";
   line.pop_back();

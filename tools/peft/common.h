@@ -42,7 +42,8 @@ void check_model_output(const std::string& out, const std::string& area);
 std::vector<AdapterSpec> check_adapter_folders(const std::vector<std::string>& args);
 // --base-dtype (model/base_dtype.h) for the commands that load a base model.
 void add_base_dtype_option(CLI::App& app, std::string& value);
-// One log line: how the loaded base's matrices are held ("Q4_K 612 MiB, f32 3 MiB").
+// One log line, when any matrix is stored: how the loaded base's matrices
+// are held ("F32 0.3 MiB, Q4_K 604.1 MiB").
 void log_base_storage(const Pretrained& p);
 
 // Seconds as "1m23s" / "45s" (the library's, re-exported for the commands).
