@@ -129,7 +129,7 @@ void linear_cross_entropy_backward(const T* h, std::type_identity_t<WeightRef<T>
 //   acc += z W[c0:c0+vc]                      [nc, C]   (gemm)
 // and at the end lse = m + log s, dh = g · (acc / s − W[target]).
 template <typename T>
-double linear_cross_entropy_fused(const T* h, const T* W, const int32_t* targets, T* lse, T grad_scale, T* dh,
+double linear_cross_entropy_fused(const T* h, std::type_identity_t<WeightRef<T>> W, const int32_t* targets, T* lse, T grad_scale, T* dh,
                                   int64_t N, int64_t C, int64_t V, int64_t vocab_chunk) {
   check_args(targets, N, C, V, vocab_chunk);
   std::fill(dh, dh + N * C, T(0));
@@ -153,7 +153,7 @@ double linear_cross_entropy_fused(const T* h, const T* W, const int32_t* targets
   bool first = true;
   for (int64_t c0 = 0; c0 < V; c0 += chunk) {
     const int64_t vc = std::min(chunk, V - c0);
-    gemm<T>(false, true, nc, vc, C, T(1), hp, C, W + c0 * C, C, T(0), z.data(), vc);
+    weight_rows_t<T>(hp, nc, C, W, c0, vc, z.data(), vc, T(0));
 #pragma omp parallel for schedule(static) if (nc * vc > 16384)
     for (int64_t r = 0; r < nc; ++r) {
       T* zr = z.data() + r * vc;
@@ -173,7 +173,7 @@ double linear_cross_entropy_fused(const T* h, const T* W, const int32_t* targets
         for (int64_t c = 0; c < C; ++c) ar[c] *= a;
       }
     }
-    gemm<T>(false, false, nc, C, vc, T(1), z.data(), vc, W + c0 * C, C, first ? T(0) : T(1), acc.data(), C);
+    rows_weight<T>(z.data(), vc, nc, W, c0, vc, C, acc.data(), first ? T(0) : T(1));
     first = false;
   }
   double total = 0;
@@ -182,11 +182,16 @@ double linear_cross_entropy_fused(const T* h, const T* W, const int32_t* targets
     lse[rows[r]] = static_cast<T>(l);
     total += l - tgt_logit[r];
   }
+  // The targets' rows of W [nc, C] (widened when W is stored).
+  std::vector<int32_t> trow(static_cast<size_t>(nc));
+  for (int64_t r = 0; r < nc; ++r) trow[r] = targets[rows[r]];
+  std::vector<T> wtr(static_cast<size_t>(nc * C));
+  weight_gather_rows<T>(W, trow.data(), wtr.data(), nc, V, C);
 #pragma omp parallel for schedule(static) if (nc * C > 65536)
   for (int64_t r = 0; r < nc; ++r) {
     const T inv = static_cast<T>(static_cast<double>(grad_scale) / run_sum[r]);
     const T* ar = acc.data() + r * C;
-    const T* wt = W + static_cast<int64_t>(targets[rows[r]]) * C;
+    const T* wt = wtr.data() + r * C;
     T* dr = dh + rows[r] * C;
 #pragma omp simd
     for (int64_t c = 0; c < C; ++c) dr[c] = ar[c] * inv - grad_scale * wt[c];
@@ -220,7 +225,7 @@ double linear_cross_entropy_ref(const T* h, const T* W, const int32_t* targets, 
                                                   int64_t, int64_t);                                          \
   template void linear_cross_entropy_backward<T>(const T*, WeightRef<T>, const int32_t*, const T*, T, T*, T*,     \
                                                  int64_t, int64_t, int64_t, int64_t);                         \
-  template double linear_cross_entropy_fused<T>(const T*, const T*, const int32_t*, T*, T, T*, int64_t, int64_t,     \
+  template double linear_cross_entropy_fused<T>(const T*, WeightRef<T>, const int32_t*, T*, T, T*, int64_t, int64_t,     \
                                                 int64_t, int64_t);                                            \
   template double linear_cross_entropy_ref<T>(const T*, const T*, const int32_t*, int64_t, int64_t, int64_t);
 PEFT_INST(float)

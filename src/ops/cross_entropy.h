@@ -39,7 +39,7 @@ void linear_cross_entropy_backward(const T* h, std::type_identity_t<WeightRef<T>
 // over counted rows; dh [N, C] is overwritten (masked rows get 0); lse [N]
 // is written for counted rows only.
 template <typename T>
-double linear_cross_entropy_fused(const T* h, const T* W, const int32_t* targets, T* lse, T grad_scale, T* dh,
+double linear_cross_entropy_fused(const T* h, std::type_identity_t<WeightRef<T>> W, const int32_t* targets, T* lse, T grad_scale, T* dh,
                                   int64_t N, int64_t C, int64_t V, int64_t vocab_chunk = 4096);
 
 // Reference: full logits, double precision. Returns the sum of losses.
