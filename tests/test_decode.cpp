@@ -130,7 +130,7 @@ TEST(Decode, CachedForwardEqualsTheUncachedForward) {
   const float* h = m->forward_hidden(b, false);
   std::vector<float> lg(m->cfg.vocab_size);
   ops::gemm<float>(false, true, 1, m->cfg.vocab_size, m->cfg.dim, 1.0f, h + (T - 1) * m->cfg.dim, m->cfg.dim,
-                   m->output_weight(), m->cfg.dim, 0.0f, lg.data(), m->cfg.vocab_size);
+                   m->output_weight().dense, m->cfg.dim, 0.0f, lg.data(), m->cfg.vocab_size);
   for (size_t i = 0; i < lg.size(); ++i) ASSERT_NEAR(ref[T - 1][i], lg[i], 1e-4) << "logit " << i;
 }
 
