@@ -102,8 +102,15 @@ __attribute__((target("avx2,fma"))) void gemm_avx2(int64_t M, int64_t N, int64_t
   }
 }
 
-// Decided once: this process's CPU, not the build machine's.
-const bool kHasAvx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+// Decided once: this process's CPU, not the build machine's. The check runs
+// during static initialisation, possibly before libgcc's own constructor has
+// filled in the CPU model, so it initialises that model itself first
+// (GCC documents __builtin_cpu_init for exactly this case).
+bool detect_avx2_fma() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+const bool kHasAvx2 = detect_avx2_fma();
 #else
 const bool kHasAvx2 = false;
 #endif
