@@ -19,8 +19,11 @@
 
 #include "io/safetensors.h"
 #include "mpi_launch.h"
+#include "run_compare.h"
 #include "test_util.h"
 
+using peft::test::max_tensor_diff;
+using peft::test::metrics_series;
 using peft::test::read_file;
 using peft::test::run_mpi;
 using peft::test::run_single;
@@ -48,30 +51,6 @@ std::vector<std::string> train_args(const std::string& data, const std::string& 
   return a;
 }
 
-double max_diff(const std::string& a_path, const std::string& b_path) {
-  auto a = peft::SafetensorsFile::open(a_path), b = peft::SafetensorsFile::open(b_path);
-  EXPECT_EQ(a->names(), b->names());
-  double d = 0;
-  for (const std::string& n : a->names()) {
-    peft::Tensor ta = a->tensor(n).to_f32(), tb = b->tensor(n).to_f32();
-    EXPECT_EQ(ta.numel(), tb.numel()) << n;
-    for (int64_t i = 0; i < std::min(ta.numel(), tb.numel()); ++i)
-      d = std::max(d, static_cast<double>(std::fabs(ta.ptr<float>()[i] - tb.ptr<float>()[i])));
-  }
-  return d;
-}
-
-// A field of each step record in metrics.jsonl, in order.
-std::vector<double> series(const std::string& out, const char* key) {
-  std::vector<double> l;
-  std::istringstream in(read_file(out + "/metrics.jsonl"));
-  for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line);
-    if (j.contains("grad_norm")) l.push_back(j[key].get<double>());
-  }
-  return l;
-}
-
 // One process and `np` ranks on the same command: the adapter, the loss
 // curve and the gradient norms (of the summed gradient: a share counted
 // twice or missed shows there even where Adam's scale invariance hides it)
@@ -82,15 +61,15 @@ void check(const std::string& name, const std::string& data, const std::vector<s
   ASSERT_EQ(r1.rc, 0) << r1.err;
   auto rn = run_mpi(np, train_args(data, many, extra));
   ASSERT_EQ(rn.rc, 0) << rn.err;
-  EXPECT_LE(max_diff(one + "/adapter_model.safetensors", many + "/adapter_model.safetensors"), kTol) << name;
+  EXPECT_LE(max_tensor_diff(one + "/adapter_model.safetensors", many + "/adapter_model.safetensors"), kTol) << name;
   for (const char* key : {"loss", "grad_norm", "tokens", "texts"}) {
-    const std::vector<double> a = series(one, key), b = series(many, key);
+    const std::vector<double> a = metrics_series(one, key), b = metrics_series(many, key);
     ASSERT_EQ(a.size(), 5u) << key;
     ASSERT_EQ(a.size(), b.size()) << key;
     for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], kTol) << name << ": " << key << " at step " << i + 1;
   }
   // Gradients flowed (a run that trained nothing would match trivially).
-  const std::vector<double> gn = series(one, "grad_norm");
+  const std::vector<double> gn = metrics_series(one, "grad_norm");
   EXPECT_GT(*std::min_element(gn.begin(), gn.end()), 0.0);
   auto s = nlohmann::json::parse(read_file(many + "/summary.json"));
   EXPECT_EQ(s["ranks"], np);

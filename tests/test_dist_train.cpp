@@ -15,8 +15,11 @@
 
 #include "io/safetensors.h"
 #include "mpi_launch.h"
+#include "run_compare.h"
 #include "test_util.h"
 
+using peft::test::max_tensor_diff;
+using peft::test::metrics_series;
 using peft::test::read_file;
 using peft::test::run_mpi;
 using peft::test::run_single;
@@ -48,40 +51,15 @@ std::vector<std::string> train_args(const std::string& out, std::vector<std::str
   return a;
 }
 
-// Largest |a − b| over every tensor of two safetensors files with the same names and shapes.
-double max_diff(const std::string& a_path, const std::string& b_path) {
-  auto a = peft::SafetensorsFile::open(a_path), b = peft::SafetensorsFile::open(b_path);
-  EXPECT_EQ(a->names(), b->names());
-  double d = 0;
-  for (const std::string& n : a->names()) {
-    peft::Tensor ta = a->tensor(n).to_f32(), tb = b->tensor(n).to_f32();
-    EXPECT_EQ(ta.numel(), tb.numel()) << n;
-    for (int64_t i = 0; i < std::min(ta.numel(), tb.numel()); ++i)
-      d = std::max(d, static_cast<double>(std::fabs(ta.ptr<float>()[i] - tb.ptr<float>()[i])));
-  }
-  return d;
-}
-
-// A field ("loss", "grad_norm") of each step record in metrics.jsonl, in order.
-std::vector<double> series(const std::string& out, const char* key = "loss") {
-  std::vector<double> l;
-  std::istringstream in(read_file(out + "/metrics.jsonl"));
-  for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line);
-    if (j.contains("grad_norm")) l.push_back(j[key].get<double>());
-  }
-  return l;
-}
-
 // The loss curve and the gradient norms (before clipping: the norm of the
 // sum over ranks, so a gradient scaled wrong shows here even where Adam's
 // scale invariance hides it from the weights) agree within 1e-5, the
 // trained tensors within `tol`.
 void expect_same_run(const std::string& a, const std::string& b, int64_t step, double tol = kTol) {
   const std::string ck = "/checkpoint-" + std::to_string(step) + "/trainable.safetensors";
-  EXPECT_LE(max_diff(a + ck, b + ck), tol);
+  EXPECT_LE(max_tensor_diff(a + ck, b + ck), tol);
   for (const char* key : {"loss", "grad_norm"}) {
-    const std::vector<double> la = series(a, key), lb = series(b, key);
+    const std::vector<double> la = metrics_series(a, key), lb = metrics_series(b, key);
     ASSERT_EQ(la.size(), lb.size());
     for (size_t i = 0; i < la.size(); ++i) EXPECT_NEAR(la[i], lb[i], kTol) << key << " at step " << i + 1;
   }
@@ -103,7 +81,7 @@ void check_method(const std::string& tag, std::vector<std::string> extra, double
   auto r2 = run_mpi(2, train_args(two, extra));
   ASSERT_EQ(r2.rc, 0) << r2.err;
   expect_same_run(one, two, 5, tol);
-  EXPECT_EQ(series(two).size(), 5u);  // rank 0 alone writes the metrics
+  EXPECT_EQ(metrics_series(two, "loss").size(), 5u);  // rank 0 alone writes the metrics
   auto s = nlohmann::json::parse(read_file(two + "/summary.json"));
   EXPECT_EQ(s["ranks"], 2);
   EXPECT_GT(s["allreduce_bytes_per_step"].get<int64_t>(), 0);
@@ -120,7 +98,7 @@ TEST(DistTrain, LoraOnTwoRanksMatchesOneProcess) {
   auto r2 = run_mpi(2, train_args(two, {}));
   ASSERT_EQ(r2.rc, 0) << r2.err;
   expect_same_run(one, two, 5, kTensorTol);
-  EXPECT_LE(max_diff(one + "/adapter_model.safetensors", two + "/adapter_model.safetensors"), kTensorTol);
+  EXPECT_LE(max_tensor_diff(one + "/adapter_model.safetensors", two + "/adapter_model.safetensors"), kTensorTol);
   // Rank 0 alone prints progress: one line per step.
   size_t lines = 0;
   for (size_t p = r2.err.find("step 3/5"); p != std::string::npos; p = r2.err.find("step 3/5", p + 1)) ++lines;
@@ -168,7 +146,7 @@ TEST(DistTrain, ResumeOnTwoRanksFromOneProcessCheckpoint) {
   auto rw = run_mpi(2, train_args(whole, {}));
   ASSERT_EQ(rw.rc, 0) << rw.err;
   const std::string ck = "/checkpoint-5/trainable.safetensors";
-  EXPECT_LE(max_diff(two + ck, whole + ck), kTensorTol);  // steps 1-2 ran on one process
+  EXPECT_LE(max_tensor_diff(two + ck, whole + ck), kTensorTol);  // steps 1-2 ran on one process
   auto a = nlohmann::json::parse(read_file(two + "/checkpoint-5/trainer_state.json"));
   auto b = nlohmann::json::parse(read_file(whole + "/checkpoint-5/trainer_state.json"));
   ASSERT_EQ(a["losses"].size(), 5u);
@@ -195,7 +173,7 @@ TEST(DistTrain, KilledRankStopsTheJobAndTheLastCheckpointResumes) {
   ASSERT_EQ(rr.rc, 0) << rr.err;
   auto rw = run_mpi(2, train_args(whole, {}));
   ASSERT_EQ(rw.rc, 0) << rw.err;
-  EXPECT_LE(max_diff(out + "/checkpoint-5/trainable.safetensors", whole + "/checkpoint-5/trainable.safetensors"), kTol);
+  EXPECT_LE(max_tensor_diff(out + "/checkpoint-5/trainable.safetensors", whole + "/checkpoint-5/trainable.safetensors"), kTol);
   fs::remove_all(out);
   fs::remove_all(whole);
 }
