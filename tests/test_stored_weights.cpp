@@ -60,11 +60,12 @@ struct Shape2 {
 class StoredProduct : public ::testing::TestWithParam<DType> {};
 
 // y = x Wᵀ and dx = dy W (fresh and accumulated), whole and on a row range,
-// for a few rows (the row-wise path), a batch (panels), and a matrix larger
-// than one panel (several panels, the last one partial).
+// for one row (decoding: the matrix-vector kernel), a few rows (the row-wise
+// path), a batch (panels), and a matrix larger than one panel (several
+// panels, the last one partial).
 TEST_P(StoredProduct, ForwardAndInputGradientEqualTheGemmOnTheDecodedWeight) {
   const DType t = GetParam();
-  for (const Shape2 s : {Shape2{3, 40, 512}, Shape2{37, 40, 512}, Shape2{19, 300, 2048}}) {
+  for (const Shape2 s : {Shape2{1, 40, 512}, Shape2{3, 40, 512}, Shape2{37, 40, 512}, Shape2{19, 300, 2048}}) {
     SCOPED_TRACE(std::string(dtype_name(t)) + " n=" + std::to_string(s.n) + " out=" + std::to_string(s.out));
     const std::vector<float> w = randn(s.out * s.in, 1, 0.05f);
     const StoredMatrix m = StoredMatrix::from_f32(t, w.data(), s.out, s.in);

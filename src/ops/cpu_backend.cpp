@@ -8,12 +8,16 @@
 // dequantization costs O(rows·cols) against the sgemm's O(n·rows·cols): for
 // training batches (n in the thousands) it is noise. For a handful of rows
 // (decoding) there is nothing to amortise, so W is walked row by row instead:
-// each thread dequantizes one row into its buffer and dots it with every x.
+// one row (a decode step) goes to the matrix-vector kernel, which reads each
+// block of W in its storage type straight into the dot product; two to eight
+// rows dequantize each row of W into a per-thread buffer and dot it with
+// every x.
 #include <algorithm>
 #include <vector>
 
 #include "core/error.h"
 #include "ops/backend.h"
+#include "ops/gemv.h"
 #include "ops/matmul.h"
 
 namespace peft::ops {
@@ -62,6 +66,10 @@ class CpuBackend final : public Backend {
     check_rows(W, r0, nr);
     const int64_t cols = W.cols();
     if (n == 0 || nr == 0) return;
+    if (n == 1) {
+      gemv_stored(W.dtype(), W.row(r0), W.row_bytes(), x, y, nr, cols, beta);
+      return;
+    }
     if (n <= kRowwiseMaxN) {
 #pragma omp parallel for schedule(static) if (nr * cols > 32768)
       for (int64_t r = 0; r < nr; ++r) {
