@@ -24,6 +24,23 @@ void check_args(const int32_t* targets, int64_t N, int64_t C, int64_t V, int64_t
                                 " is outside the vocabulary of " + std::to_string(V));
 }
 
+// One row's running log-sum-exp over a vocabulary chunk z [vc]: with the
+// running max m and sum S = Σ exp(z − m) so far, m' = max(m, max z) and
+// S' = S·exp(m − m') + Σ exp(z − m'). Returns the factor exp(m − m') the
+// earlier sum was scaled by (0 before the first chunk), which the one-pass
+// kernel also applies to its running gradient. z is left holding exp(z − m').
+template <typename T>
+double running_lse_update(T* z, int64_t vc, double& run_max, double& run_sum) {
+  T cm = z[0];
+#pragma omp simd reduction(max : cm)
+  for (int64_t c = 1; c < vc; ++c) cm = z[c] > cm ? z[c] : cm;
+  const double m_new = std::max(run_max, static_cast<double>(cm));
+  const double rescale = run_sum == 0.0 ? 0.0 : std::exp(run_max - m_new);
+  run_sum = run_sum * rescale + exp_shift_sum(z, vc, static_cast<T>(m_new));
+  run_max = m_new;
+  return rescale;
+}
+
 }  // namespace
 
 // Forward, one vocabulary chunk [c0, c0 + vc) at a time:
@@ -49,13 +66,7 @@ double linear_cross_entropy_forward(const T* h, std::type_identity_t<WeightRef<T
       T* zi = z.data() + i * vc;
       const int32_t t = targets[i];
       if (t >= c0 && t < c0 + vc) tgt_logit[i] = zi[t - c0];
-      T cm = zi[0];
-#pragma omp simd reduction(max : cm)
-      for (int64_t c = 1; c < vc; ++c) cm = zi[c] > cm ? zi[c] : cm;
-      const double m_new = std::max(run_max[i], static_cast<double>(cm));
-      const double rescale = run_sum[i] == 0.0 ? 0.0 : std::exp(run_max[i] - m_new);
-      run_sum[i] = run_sum[i] * rescale + exp_shift_sum(zi, vc, static_cast<T>(m_new));
-      run_max[i] = m_new;
+      running_lse_update(zi, vc, run_max[i], run_sum[i]);
     }
   }
   // Per-row values summed in row order: the total is independent of threading.
@@ -159,13 +170,7 @@ double linear_cross_entropy_fused(const T* h, std::type_identity_t<WeightRef<T>>
       T* zr = z.data() + r * vc;
       const int32_t t = targets[rows[r]];
       if (t >= c0 && t < c0 + vc) tgt_logit[r] = zr[t - c0];
-      T cm = zr[0];
-#pragma omp simd reduction(max : cm)
-      for (int64_t c = 1; c < vc; ++c) cm = zr[c] > cm ? zr[c] : cm;
-      const double m_new = std::max(run_max[r], static_cast<double>(cm));
-      const double rescale = run_sum[r] == 0.0 ? 0.0 : std::exp(run_max[r] - m_new);
-      run_sum[r] = run_sum[r] * rescale + exp_shift_sum(zr, vc, static_cast<T>(m_new));
-      run_max[r] = m_new;
+      const double rescale = running_lse_update(zr, vc, run_max[r], run_sum[r]);
       if (!first && rescale != 1.0) {
         T* ar = acc.data() + r * C;
         const T a = static_cast<T>(rescale);
