@@ -11,6 +11,7 @@
 #include "core/threads.h"
 #include "data/text_windows.h"
 #include "io/atomic_file.h"
+#include "methods_protocol.h"
 #include "test_util.h"
 #include "train/apply_adapter.h"
 #include "train/method.h"
@@ -23,32 +24,6 @@ using namespace peft;
 
 namespace {
 
-struct Corpus {
-  std::vector<int32_t> train, eval;
-};
-
-const Corpus& corpus() {
-  static Corpus c = [] {
-    Pretrained p = load_pretrained(test::shared_path("models/stories260K.gguf"));
-    std::string text = read_file_bytes(test::shared_path("data/tinyshakespeare/input.txt"));
-    Corpus r;
-    split_stream(tokenize_stream(text, *p.tokenizer), 0.1, p.tokenizer->bos_id(), r.train, r.eval);
-    return r;
-  }();
-  return c;
-}
-
-// Mean NLL over the first 8 held-out windows of 128 tokens.
-double heldout_nll(LlamaModel<float>& m) {
-  TextWindows ev(corpus().eval, 128, Sampling::Epochs, 0);
-  double sum = 0;
-  int64_t n = 0;
-  for (const Batch& b : ev.eval_batches(4, 8)) {
-    sum += m.forward_loss(b);
-    n += b.scored();
-  }
-  return sum / static_cast<double>(n);
-}
 
 struct MethodCase {
   std::string method;
@@ -66,7 +41,7 @@ std::unique_ptr<MethodSetup> train_method(Pretrained& p, const MethodCase& mc, i
   ac.dropout = dropout;
   ac.seed = 3;
   auto s = setup_method(*p.model, mc.method, ac, true);
-  TextWindows tr(corpus().train, 128, Sampling::Random, 5);
+  TextWindows tr(test::methods_corpus().train, 128, Sampling::Random, 5);
   TrainOptions to;
   to.steps = steps;
   to.batch_size = 4;
@@ -91,9 +66,9 @@ TEST_P(Methods, LowersHeldOutNllAndReloadsAndMerges) {
   const std::string model_path = test::shared_path("models/stories260K.gguf");
   std::string dir = test::temp_dir("method-" + mc.method);
   Pretrained p = load_pretrained(model_path);
-  const double before = heldout_nll(*p.model);
+  const double before = test::methods_heldout_nll(*p.model);
   auto s = train_method(p, mc, 25, dir);
-  const double after = heldout_nll(*p.model);
+  const double after = test::methods_heldout_nll(*p.model);
   EXPECT_LT(after, before - 0.1) << mc.method << ": " << before << " -> " << after;
   // The base weights are untouched, except by full fine-tuning and Delta-LoRA.
   if (mc.method != "full" && mc.method != "delta-lora") {
@@ -105,14 +80,14 @@ TEST_P(Methods, LowersHeldOutNllAndReloadsAndMerges) {
 
   if (mc.method == "full") {
     Pretrained re = load_pretrained(dir + "/model.gguf");
-    EXPECT_EQ(heldout_nll(*re.model), after);
+    EXPECT_EQ(test::methods_heldout_nll(*re.model), after);
     return;
   }
   // Reloaded from the PEFT folder onto a fresh base: same NLL. Delta-LoRA's
   // file is the rank-2r LoRA on the original base, equal up to rounding.
   Pretrained re = load_pretrained(model_path);
   apply_adapters(re, {AdapterSpec{dir, 1.0}});
-  const double reloaded = heldout_nll(*re.model);
+  const double reloaded = test::methods_heldout_nll(*re.model);
   if (mc.method == "delta-lora")
     EXPECT_NEAR(reloaded, after, 1e-4);
   else
@@ -120,7 +95,7 @@ TEST_P(Methods, LowersHeldOutNllAndReloadsAndMerges) {
   // Merged into the base weights: the same within 1e-4.
   Pretrained merged = load_pretrained(model_path);
   merge_adapter(merged, AdapterSpec{dir, 1.0});
-  EXPECT_NEAR(heldout_nll(*merged.model), after, 1e-4);
+  EXPECT_NEAR(test::methods_heldout_nll(*merged.model), after, 1e-4);
 }
 
 INSTANTIATE_TEST_SUITE_P(All, Methods,
@@ -150,7 +125,7 @@ TEST(Resume, InterruptedRunEndsBitIdentical) {
       ac.dropout = dropout;
       ac.seed = 9;
       auto s = setup_method(*p.model, mc.method, ac, true);
-      TextWindows tr(corpus().train, 64, Sampling::Epochs, 2);
+      TextWindows tr(test::methods_corpus().train, 64, Sampling::Epochs, 2);
       TrainOptions to;
       to.steps = steps;
       to.batch_size = 2;
@@ -193,7 +168,7 @@ TEST(Resume, RefusesAnIncompatibleConfiguration) {
     setup_method(*p->model, "lora", ac, true);
     return p;
   };
-  TextWindows tr(corpus().train, 32, Sampling::Epochs, 2);
+  TextWindows tr(test::methods_corpus().train, 32, Sampling::Epochs, 2);
   TrainOptions to;
   to.steps = 2;
   to.batch_size = 1;

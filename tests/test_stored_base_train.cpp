@@ -13,6 +13,7 @@
 #include "data/text_windows.h"
 #include "io/atomic_file.h"
 #include "io/gguf.h"
+#include "methods_protocol.h"
 #include "test_util.h"
 #include "train/apply_adapter.h"
 #include "train/method.h"
@@ -29,31 +30,6 @@ namespace {
 
 std::string stories() { return test::shared_path("models/stories260K.gguf"); }
 
-struct Corpus {
-  std::vector<int32_t> train, eval;
-};
-
-const Corpus& corpus() {
-  static Corpus c = [] {
-    Pretrained p = load_pretrained(stories());
-    std::string text = read_file_bytes(test::shared_path("data/tinyshakespeare/input.txt"));
-    Corpus r;
-    split_stream(tokenize_stream(text, *p.tokenizer), 0.1, p.tokenizer->bos_id(), r.train, r.eval);
-    return r;
-  }();
-  return c;
-}
-
-double heldout_nll(LlamaModel<float>& m) {
-  TextWindows ev(corpus().eval, 128, Sampling::Epochs, 0);
-  double sum = 0;
-  int64_t n = 0;
-  for (const Batch& b : ev.eval_batches(4, 8)) {
-    sum += m.forward_loss(b);
-    n += b.scored();
-  }
-  return sum / static_cast<double>(n);
-}
 
 std::unique_ptr<MethodSetup> train(Pretrained& p, const std::string& method, double lr, const std::string& out) {
   AdapterConfig ac;
@@ -62,7 +38,7 @@ std::unique_ptr<MethodSetup> train(Pretrained& p, const std::string& method, dou
   ac.targets = {"all-linear"};
   ac.seed = 3;
   auto s = setup_method(*p.model, method, ac, true);
-  TextWindows tr(corpus().train, 128, Sampling::Random, 5);
+  TextWindows tr(test::methods_corpus().train, 128, Sampling::Random, 5);
   TrainOptions to;
   to.steps = 25;
   to.batch_size = 4;
@@ -94,7 +70,7 @@ double f32_lora_nll() {
     const std::string dir = test::temp_dir("stored-f32");
     Pretrained p = load_pretrained(stories(), BaseDType::F32);
     train(p, "lora", 2e-3, dir);
-    const double nll = heldout_nll(*p.model);
+    const double nll = test::methods_heldout_nll(*p.model);
     fs::remove_all(dir);
     return nll;
   }();
@@ -109,9 +85,9 @@ TEST(StoredBase, Bf16BaseLoraMatchesTheF32Run) {
   // Every linear weight, the embedding and the head (when not tied) are bf16.
   const int64_t matrices = 7 * p.model->cfg.n_layers + 1 + (p.model->output.empty() ? 0 : 1);
   EXPECT_EQ(count_stored(*p.model, DType::BF16), matrices);
-  const double before = heldout_nll(*p.model);
+  const double before = test::methods_heldout_nll(*p.model);
   train(p, "lora", 2e-3, dir);
-  const double after = heldout_nll(*p.model), ref = f32_lora_nll();
+  const double after = test::methods_heldout_nll(*p.model), ref = f32_lora_nll();
   std::printf("[ bf16 base ] held-out NLL %.4f -> %.4f, f32 base %.4f\n", before, after, ref);
   EXPECT_LT(after, before - 0.1);
   EXPECT_NEAR(after, ref, 0.02);
@@ -124,9 +100,9 @@ TEST(StoredBase, Q8BaseLoraMatchesTheF32RunAndMergesBackToQ8) {
   const std::string q8 = q8_model(dir);
   Pretrained p = load_pretrained(q8, BaseDType::Keep);
   EXPECT_EQ(count_stored(*p.model, DType::Q8_0), 6 * p.model->cfg.n_layers + 1 + (p.model->output.empty() ? 0 : 1));
-  const double before = heldout_nll(*p.model);
+  const double before = test::methods_heldout_nll(*p.model);
   train(p, "lora", 2e-3, dir + "/run");
-  const double after = heldout_nll(*p.model), ref = f32_lora_nll();
+  const double after = test::methods_heldout_nll(*p.model), ref = f32_lora_nll();
   std::printf("[ q8_0 base ] held-out NLL %.4f -> %.4f, f32 base %.4f\n", before, after, ref);
   EXPECT_LT(after, before - 0.1);
   EXPECT_NEAR(after, ref, 0.02);
@@ -143,7 +119,7 @@ TEST(StoredBase, Q8BaseLoraMatchesTheF32RunAndMergesBackToQ8) {
     EXPECT_EQ(f->find_tensor("blk.0.ffn_down.weight")->dtype, out ? want : DType::F32);
     EXPECT_EQ(f->find_tensor("blk.0.attn_norm.weight")->dtype, DType::F32);
     Pretrained re = load_pretrained(path, BaseDType::Keep);
-    const double merged = heldout_nll(*re.model);
+    const double merged = test::methods_heldout_nll(*re.model);
     std::printf("[ q8_0 base ] merged as %s: held-out NLL %.4f (adapter %.4f)\n", dtype_name(want), merged, after);
     EXPECT_NEAR(merged, after, 0.01);
   }
@@ -153,11 +129,11 @@ TEST(StoredBase, Q8BaseLoraMatchesTheF32RunAndMergesBackToQ8) {
 TEST(StoredBase, FullFineTuningOfABf16BaseTrainsF32Masters) {
   const std::string dir = test::temp_dir("stored-full");
   Pretrained p = load_pretrained(stories(), BaseDType::BF16);
-  const double before = heldout_nll(*p.model);
+  const double before = test::methods_heldout_nll(*p.model);
   train(p, "full", 1e-3, dir);
   EXPECT_EQ(count_stored(*p.model, DType::BF16), 0);
   for (Param<float>* q : p.model->base_params()) ASSERT_NE(q->data, nullptr) << q->name;
-  const double after = heldout_nll(*p.model);
+  const double after = test::methods_heldout_nll(*p.model);
   EXPECT_LT(after, before - 0.1);
   fs::remove_all(dir);
 }
@@ -168,5 +144,5 @@ TEST(StoredBase, F32PolicyKeepsEveryTensorDense) {
   Pretrained a = load_pretrained(stories(), BaseDType::F32);
   EXPECT_EQ(count_stored(*a.model, DType::BF16) + count_stored(*a.model, DType::F32), 0);
   Pretrained b = load_pretrained(stories(), BaseDType::Keep);  // an f32 file: keep is f32
-  EXPECT_EQ(heldout_nll(*a.model), heldout_nll(*b.model));
+  EXPECT_EQ(test::methods_heldout_nll(*a.model), test::methods_heldout_nll(*b.model));
 }
