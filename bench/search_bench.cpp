@@ -4,6 +4,12 @@
 //
 //   search_bench [--n 100000] [--dims 384] [--queries 1000] [--threads 2]
 //                [--data clustered|uniform] [--out FILE.json] [--skip-faiss]
+//                [--vectors DOCS.npy --query-vectors QUERIES.npy]
+//                [--efs 16,32,64,128,256] [--index-efs 32,64]
+//
+// --vectors/--query-vectors take real embeddings (`peft embed --out X.npy`
+// of a corpus and of its queries) instead of synthetic ones; --n and --dims
+// then come from the files (--n smaller than the file takes its first rows).
 //
 // Measures, for each engine: build time (all threads), the graph's memory
 // (RSS growth across the build, and hnswlib's own count), and per query
@@ -33,6 +39,7 @@
 #include <thread>
 #include <vector>
 
+#include "io/npy.h"
 #include "search/hnsw_graph.h"
 #include "search/index.h"
 
@@ -114,32 +121,69 @@ Point measure(F&& search, int64_t ef, const std::vector<std::vector<int64_t>>& t
 int main(int argc, char** argv) {
   int64_t n = 100000, d = 384, nq = 1000;
   int threads = 2;
-  std::string data = "clustered", out;
-  bool skip_faiss = false;
+  std::string data = "clustered", out, vectors_path, queries_path;
+  bool skip_faiss = false, n_given = false;
+  std::vector<int64_t> efs = {16, 32, 64, 128, 256}, index_efs = {32, 64};
+  auto parse_list = [](const std::string& v) {
+    std::vector<int64_t> r;
+    for (size_t p = 0; p <= v.size();) {
+      size_t c = v.find(',', p);
+      if (c == std::string::npos) c = v.size();
+      if (c > p) r.push_back(std::stoll(v.substr(p, c - p)));
+      p = c + 1;
+    }
+    return r;
+  };
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&] { return std::string(i + 1 < argc ? argv[++i] : ""); };
-    if (a == "--n") n = std::stoll(next());
+    if (a == "--n") n = std::stoll(next()), n_given = true;
     else if (a == "--dims") d = std::stoll(next());
     else if (a == "--queries") nq = std::stoll(next());
     else if (a == "--threads") threads = std::stoi(next());
     else if (a == "--data") data = next();
     else if (a == "--out") out = next();
     else if (a == "--skip-faiss") skip_faiss = true;
+    else if (a == "--vectors") vectors_path = next();
+    else if (a == "--query-vectors") queries_path = next();
+    else if (a == "--efs") efs = parse_list(next());
+    else if (a == "--index-efs") index_efs = parse_list(next());
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
     }
   }
   omp_set_num_threads(threads);
-  const int64_t clusters = std::max<int64_t>(16, n / 500);
+  std::vector<float> x, qv;
+  if (!vectors_path.empty() || !queries_path.empty()) {
+    if (vectors_path.empty() || queries_path.empty()) {
+      std::fprintf(stderr, "--vectors and --query-vectors go together\n");
+      return 2;
+    }
+    NpyMatrix docs = read_npy_f32(vectors_path), queries = read_npy_f32(queries_path);
+    if (docs.cols != queries.cols) {
+      std::fprintf(stderr, "%s has %lld columns, %s %lld\n", vectors_path.c_str(), (long long)docs.cols,
+                   queries_path.c_str(), (long long)queries.cols);
+      return 2;
+    }
+    d = docs.cols;
+    n = n_given ? std::min(n, docs.rows) : docs.rows;
+    nq = std::min(nq, queries.rows);
+    x.assign(docs.data.begin(), docs.data.begin() + n * d);
+    qv.assign(queries.data.begin(), queries.data.begin() + nq * d);
+    // Inner product on unit vectors, as the index stores them.
+    for (int64_t i = 0; i < n; ++i) normalize_vector(&x[size_t(i * d)], d);
+    for (int64_t i = 0; i < nq; ++i) normalize_vector(&qv[size_t(i * d)], d);
+    data = "file:" + vectors_path;
+  } else {
+    const int64_t clusters = std::max<int64_t>(16, n / 500);
+    // Queries come from the same distribution as the data (fresh draws).
+    auto all = make_vectors(n + nq, d, data, 7, clusters);
+    x.assign(all.begin(), all.begin() + n * d);
+    qv.assign(all.begin() + n * d, all.end());
+  }
   std::fprintf(stderr, "data: %lld %s vectors, dim %lld, %lld queries, %d threads\n", (long long)n, data.c_str(),
                (long long)d, (long long)nq, threads);
-  // Queries come from the same distribution as the data (fresh draws).
-  auto all = make_vectors(n + nq, d, data, 7, clusters);
-  std::vector<float> x(all.begin(), all.begin() + n * d), qv(all.begin() + n * d, all.end());
-  all.clear();
-  all.shrink_to_fit();
 
   // Exact top-10 by FAISS's flat inner-product scan (BLAS).
   std::vector<std::vector<int64_t>> truth(static_cast<size_t>(nq));
@@ -153,7 +197,6 @@ int main(int argc, char** argv) {
     for (int64_t q = 0; q < nq; ++q) truth[size_t(q)].assign(I.begin() + q * 10, I.begin() + q * 10 + 10);
     std::fprintf(stderr, "exact ground truth: %.1fs\n", since(t));
   }
-  const std::vector<int64_t> efs = {16, 32, 64, 128, 256};
   nlohmann::json result = {{"n", n}, {"dims", d}, {"queries", nq}, {"threads", threads}, {"data", data}};
 
   // hnswlib through HnswGraph.
@@ -266,12 +309,17 @@ int main(int argc, char** argv) {
                         {"calibrated_recall", info.calibrated_recall}};
     std::fprintf(stderr, "  default breadth %lld (-1 = exact scan), probes' recall %.4f\n", (long long)info.default_ef,
                  info.calibrated_recall);
+    // The default breadth, then fixed ones (0 = the default).
+    std::vector<int64_t> breadths{0};
+    breadths.insert(breadths.end(), index_efs.begin(), index_efs.end());
+    for (auto ef : breadths)
     for (auto mode : {SearchMode::kVector, SearchMode::kHybrid}) {
       auto p = measure(
           [&](int64_t q, int64_t) {
             SearchRequest r;
             r.mode = mode;
             r.k = 10;
+            r.ef = ef;
             r.vector.assign(&qv[size_t(q * d)], &qv[size_t((q + 1) * d)]);
             r.text = "w" + std::to_string(20 + q % 200) + " w" + std::to_string(300 + (q * 7) % 1000);
             std::vector<int64_t> ids;
@@ -281,10 +329,11 @@ int main(int argc, char** argv) {
           0, truth, threads);
       // (Recall is against the vector truth, so it means something for
       // the vector mode only.)
-      e[search_mode_name(mode)] = {{"p50_ms", p.p50_ms}, {"p99_ms", p.p99_ms}, {"qps", p.qps}};
-      if (mode == SearchMode::kVector) e["vector"]["recall10"] = p.recall;
-      std::fprintf(stderr, "  %-6s p50 %.3f ms p99 %.3f ms %.0f q/s%s\n", search_mode_name(mode), p.p50_ms, p.p99_ms,
-                   p.qps, mode == SearchMode::kVector ? (" recall " + std::to_string(p.recall)).c_str() : "");
+      const std::string key = std::string(search_mode_name(mode)) + (ef ? "_ef" + std::to_string(ef) : "");
+      e[key] = {{"p50_ms", p.p50_ms}, {"p99_ms", p.p99_ms}, {"qps", p.qps}};
+      if (mode == SearchMode::kVector) e[key]["recall10"] = p.recall;
+      std::fprintf(stderr, "  %-12s p50 %.3f ms p99 %.3f ms %.0f q/s%s\n", key.c_str(), p.p50_ms, p.p99_ms, p.qps,
+                   mode == SearchMode::kVector ? (" recall " + std::to_string(p.recall)).c_str() : "");
     }
     result["search_index"] = e;
     idx.reset();
