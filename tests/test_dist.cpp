@@ -6,7 +6,10 @@
 // inputs, not computed by the code under test.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "core/batch.h"
+#include "dist/block_sum.h"
 #include "dist/communicator.h"
 #include "dist/grad_sync.h"
 #include "dist/shard.h"
@@ -74,6 +77,68 @@ TEST(Dist, GradientSyncSumsAcrossBucketBoundaries) {
   for (size_t t = 0; t < grads.size(); ++t)
     for (size_t i = 0; i < grads[t].size(); ++i)
       EXPECT_EQ(grads[t][i], static_cast<float>(n * ((t + 1) * 100 + i) + n * (n - 1) / 2)) << t << "," << i;
+}
+
+// Leaf b's gradient for the block-sum tests: numbers of mixed sign and size
+// (1e-4 to 1e3), so that the order of the additions shows in the last bits.
+float leaf(int64_t b, int64_t i) {
+  const double x = std::sin(12.9898 * static_cast<double>(b + 1) + 78.233 * static_cast<double>(i + 1)) * 43758.5453;
+  const double frac = x - std::floor(x);
+  return static_cast<float>((frac - 0.5) * std::pow(10.0, static_cast<double>((b * 7 + i * 3) % 8) - 4.0));
+}
+
+// K leaves pushed by the blocks each rank owns, summed over the ranks: the
+// total must be the one-process tree's, bit for bit, written out by hand.
+void check_block_sum(int64_t K, const std::vector<float>& expected, double expected_loss) {
+  const int n = comm().size(), r = comm().rank();
+  const int64_t len = static_cast<int64_t>(expected.size());
+  std::vector<float> g0(3), g1(static_cast<size_t>(len - 3));  // two tensors, read back to back
+  std::vector<ParamRef<float>> params(2);
+  params[0].grad = g0.data();
+  params[0].numel = 3;
+  params[1].grad = g1.data();
+  params[1].numel = len - 3;
+  BlockSum sum(params);
+  GradientSync sync(comm(), params);
+  sum.clear();
+  for (int64_t b = K * r / n; b < K * (r + 1) / n; ++b) {
+    for (int64_t i = 0; i < len; ++i) (i < 3 ? g0[static_cast<size_t>(i)] : g1[static_cast<size_t>(i - 3)]) = leaf(b, i);
+    sum.push(b, 0.25 * static_cast<double>(b + 1));
+  }
+  const double loss = sum_over_ranks(sum, comm(), sync, K);
+  EXPECT_EQ(loss, expected_loss);
+  for (int64_t i = 0; i < len; ++i)
+    EXPECT_EQ(i < 3 ? g0[static_cast<size_t>(i)] : g1[static_cast<size_t>(i - 3)], expected[static_cast<size_t>(i)])
+        << "K " << K << ", element " << i;
+}
+
+TEST(Dist, BlockSumIsTheOneProcessTreeOnAnyRanks) {
+  constexpr int64_t kLen = 64;
+  auto g = [](int64_t b, int64_t i) { return leaf(b, i); };
+  std::vector<float> tree8(kLen), tree7(kLen), tree6(kLen);
+  int order_shows = 0;  // elements where left-to-right addition gives other bits
+  for (int64_t i = 0; i < kLen; ++i) {
+    tree8[i] = ((g(0, i) + g(1, i)) + (g(2, i) + g(3, i))) + ((g(4, i) + g(5, i)) + (g(6, i) + g(7, i)));
+    tree7[i] = ((g(0, i) + g(1, i)) + (g(2, i) + g(3, i))) + ((g(4, i) + g(5, i)) + g(6, i));
+    tree6[i] = ((g(0, i) + g(1, i)) + (g(2, i) + g(3, i))) + (g(4, i) + g(5, i));
+    float seq = 0;
+    for (int64_t b = 0; b < 8; ++b) seq += g(b, i);
+    order_shows += seq != tree8[i];
+  }
+  EXPECT_GT(order_shows, 0) << "the data must tell the two orders apart";
+  // Losses 0.25·(b + 1): small sums of binary fractions, exact in any order.
+  check_block_sum(8, tree8, 0.25 * 36);
+  check_block_sum(7, tree7, 0.25 * 28);
+  check_block_sum(6, tree6, 0.25 * 21);
+}
+
+TEST(Dist, BlockSumNodesOfARange) {
+  EXPECT_EQ(BlockSum::nodes_in(0, 8), 1);  // [0, 8)
+  EXPECT_EQ(BlockSum::nodes_in(4, 8), 1);  // [4, 8)
+  EXPECT_EQ(BlockSum::nodes_in(2, 5), 2);  // [2, 4) [4, 5)
+  EXPECT_EQ(BlockSum::nodes_in(3, 7), 3);  // [3, 4) [4, 6) [6, 7)
+  EXPECT_EQ(BlockSum::nodes_in(0, 7), 3);  // [0, 4) [4, 6) [6, 7)
+  EXPECT_EQ(BlockSum::nodes_in(5, 5), 0);
 }
 
 TEST(Dist, VerifyInSyncFindsARankThatDiffers) {

@@ -207,7 +207,8 @@ TEST(RunSettings, EveryRecordedSettingIsChecked) {
     }
   }
   write_file_atomic(state, original);
-  EXPECT_EQ(checked + 4, static_cast<int>(record.size())) << "steps, save_every, eval_every, log_every are free";
+  EXPECT_EQ(checked + 5, static_cast<int>(record.size()))
+      << "steps, save_every, eval_every, log_every, reduce_blocks are free";
 }
 
 TEST(RunSettings, CliResumeWithAChangedSettingIsOneError) {

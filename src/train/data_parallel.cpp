@@ -35,8 +35,9 @@ int64_t env_step(const char* name) {
 }  // namespace
 
 DataParallel::DataParallel(Communicator& comm, const std::vector<ParamRef<float>>& params,
-                           std::vector<Adapter<float>*> adapters)
-    : comm_(comm), sync_(comm, params), adapters_(std::move(adapters)) {
+                           std::vector<Adapter<float>*> adapters, int64_t reduce_blocks)
+    : comm_(comm), sync_(comm, params), blocks_(reduce_blocks), block_sum_(params), adapters_(std::move(adapters)) {
+  if (blocks_ < 0) fail("train", "--reduce-blocks must be 0 (off) or a positive number of blocks");
   // Test hook: the rank named by PEFT_TEST_DIE_RANK (default 1) dies with
   // SIGKILL before the gradient sum of step PEFT_TEST_DIE_AT_STEP, as a
   // crashed machine would.
@@ -48,6 +49,48 @@ DataParallel::DataParallel(Communicator& comm, const std::vector<ParamRef<float>
 void DataParallel::skip_dropout(int64_t rows) {
   if (rows <= 0) return;
   for (Adapter<float>* a : adapters_) a->skip_dropout(rows * T_);
+}
+
+double DataParallel::run_step(TrainTask& task, int64_t micro_batches, int64_t max_rows, double grad_scale,
+                              int64_t step) {
+  if (blocks_ > 0 && task.splits_batches())
+    fail("train", "--reduce-blocks applies to language-model training (this task splits each batch over the ranks itself)");
+  if (blocks_ > 0) return run_blocks(task, max_rows, grad_scale, step);
+  const int64_t local = begin_step(task, micro_batches, max_rows);
+  double loss_sum = 0;
+  for (int64_t a = 0; a < local; ++a) loss_sum += task.run_micro(a, grad_scale);
+  return reduce(loss_sum, step);
+}
+
+double DataParallel::run_blocks(TrainTask& task, int64_t max_rows, double grad_scale, int64_t step) {
+  const int64_t rows = task.step_rows();
+  if (rows <= 0) task.keep_rows(0, 0, max_rows);  // refuses with the task's reason
+  if (blocks_ > rows)
+    fail("train", "--reduce-blocks " + std::to_string(blocks_) + " is more than the " + std::to_string(rows) +
+                      " rows of a step (batch size x gradient accumulation)");
+  T_ = task.row_tokens();
+  const int64_t n = comm_.size(), r = comm_.rank();
+  const int64_t b0 = blocks_ * r / n, b1 = blocks_ * (r + 1) / n;
+  const int64_t first = rows * b0 / blocks_, last = rows * b1 / blocks_;
+  skip_dropout(first);
+  block_sum_.clear();
+  for (int64_t b = b0; b < b1; ++b) {
+    // Block b alone in the gradient buffers, then onto the tree.
+    if (b > b0) task.zero_grad();
+    const int64_t micro = task.keep_rows(rows * b / blocks_, rows * (b + 1) / blocks_, max_rows);
+    double loss = 0;
+    for (int64_t a = 0; a < micro; ++a) loss += task.run_micro(a, grad_scale);
+    block_sum_.push(b, loss);
+  }
+  if (die_at_step_ > 0 && step == die_at_step_) raise(SIGKILL);
+  const auto t0 = std::chrono::steady_clock::now();
+  const double sync_before = sync_.seconds();
+  const double loss = sum_over_ranks(block_sum_, comm_, sync_, blocks_);
+  if (n > 1)
+    other_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() -
+                      (sync_.seconds() - sync_before);
+  skip_dropout(rows - last);
+  return loss;
 }
 
 int64_t DataParallel::begin_step(TrainTask& task, int64_t micro_batches, int64_t max_rows) {

@@ -12,24 +12,25 @@ LlmTask::LlmTask(LlamaModel<float>& model, DataSource& train, const DataSource* 
     : model_(model), train_(train), eval_(eval), eval_batch_(eval_batch), eval_windows_(eval_windows) {}
 
 StepDraw LlmTask::draw_step(int64_t micro_batches, int64_t batch_size) {
-  micro_.clear();
+  drawn_.clear();
   StepDraw d;
   for (int64_t a = 0; a < micro_batches; ++a) {
-    micro_.push_back(train_.next_batch(batch_size));
-    d.count += micro_.back().scored();
+    drawn_.push_back(train_.next_batch(batch_size));
+    d.count += drawn_.back().scored();
   }
+  micro_ = drawn_;
   step_tokens_ = micro_batches * batch_size * train_.seq_len();
   return d;
 }
 
 int64_t LlmTask::step_rows() const {
   int64_t rows = 0;
-  for (const Batch& b : micro_) rows += b.B;
+  for (const Batch& b : drawn_) rows += b.B;
   return rows;
 }
 
 int64_t LlmTask::keep_rows(int64_t first, int64_t last, int64_t max_rows) {
-  micro_ = shard_rows(micro_, first, last, max_rows);
+  micro_ = shard_rows(drawn_, first, last, max_rows);
   return static_cast<int64_t>(micro_.size());
 }
 

@@ -33,7 +33,7 @@ class LlmTask : public TrainTask {
   // NLL sums add up; training rows are independent, so any split works.
   void set_communicator(Communicator& comm) override { comm_ = &comm; }
   int64_t step_rows() const override;
-  int64_t row_tokens() const override { return micro_.empty() ? 0 : micro_[0].T; }
+  int64_t row_tokens() const override { return drawn_.empty() ? 0 : drawn_[0].T; }
   int64_t keep_rows(int64_t first, int64_t last, int64_t max_rows) override;
 
  private:
@@ -41,7 +41,8 @@ class LlmTask : public TrainTask {
   DataSource& train_;
   const DataSource* eval_;
   int64_t eval_batch_, eval_windows_;
-  std::vector<Batch> micro_;
+  std::vector<Batch> drawn_;  // the step as drawn
+  std::vector<Batch> micro_;  // what run_micro runs: drawn_, or the rows keep_rows kept of it
   Communicator* comm_ = nullptr;  // null: evaluate everything here
   int64_t step_tokens_ = 0;
 };

@@ -75,6 +75,7 @@ TrainOptions train_options_of(const RunSettings& o, int64_t rows_per_epoch) {
   to.eval_windows = o.eval_windows;
   to.save_every = o.save_every;
   to.log_every = o.log_every;
+  to.reduce_blocks = o.reduce_blocks;
   return to;
 }
 
@@ -90,7 +91,8 @@ nlohmann::json run_record(const RunSettings& o) {
           {"steps", o.steps}, {"epochs", o.epochs}, {"save_every", o.save_every}, {"eval_every", o.eval_every},
           {"log_every", o.log_every}, {"grad_checkpoint", o.grad_checkpoint}, {"prompt_field", o.prompt_field},
           {"completion_field", o.completion_field}, {"text_field", o.text_field},
-          {"train_on_prompt", o.train_on_prompt}, {"chat_template", o.chat_template}};
+          {"train_on_prompt", o.train_on_prompt}, {"chat_template", o.chat_template},
+          {"reduce_blocks", o.reduce_blocks}};
   if (o.task != "llm") {
     j["task"] = o.task;
     j["loss"] = o.loss;
@@ -106,7 +108,9 @@ nlohmann::json run_record(const RunSettings& o) {
 }
 
 const std::vector<std::string>& settings_free_on_resume() {
-  static const std::vector<std::string> k = {"steps", "save_every", "eval_every", "log_every", "out", "resume", "quiet"};
+  static const std::vector<std::string> k = {"steps", "save_every", "eval_every", "log_every", "out", "resume", "quiet",
+                                              // the order of the gradient sums only
+                                              "reduce_blocks"};
   return k;
 }
 

@@ -36,6 +36,7 @@ struct RunSettings {
   int64_t steps = 0, epochs = 0, batch_size = 8, grad_accum = 1, seq_len = 256, warmup = 0;
   double lr = 0, weight_decay = 0, max_grad_norm = 1.0, eval_split = 0.1;  // lr 0 = the method's default
   int64_t eval_every = 0, save_every = 0, eval_windows = 0, log_every = 10;
+  int64_t reduce_blocks = 0;  // TrainOptions::reduce_blocks
   uint64_t seed = 0;
   // Fields of data records (JSONL).
   std::string prompt_field, completion_field, text_field, chat_template;

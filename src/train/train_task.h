@@ -75,7 +75,8 @@ class TrainTask {
   virtual int64_t step_rows() const { return 0; }
   virtual int64_t row_tokens() const { return 0; }
   // Keeps rows [first, last) of the drawn step (rows in draw order, across
-  // its micro-batches), regrouped into micro-batches of at most max_rows
+  // its micro-batches; each call selects from the whole drawn step, so a
+  // caller may run one range after another), regrouped into micro-batches of at most max_rows
   // rows; returns how many micro-batches run_micro now takes. Only for a
   // task whose loss is a sum over rows (a row's gradient does not depend on
   // the other rows); the default refuses.

@@ -119,7 +119,7 @@ TrainSummary Trainer::run() {
   for (Linear<float>* lin : task_.linears())
     if (lin->adapter) adapters.push_back(lin->adapter.get());
   task_.set_communicator(*comm_);
-  DataParallel dp(*comm_, params_, adapters);
+  DataParallel dp(*comm_, params_, adapters, o_.reduce_blocks);
   // The ranks initialised (or resumed) alike: the same seed, file, code.
   verify_ranks_in_sync(dp);
   comm_->set_stop_note("after step " + std::to_string(step_) + "; " + resume_hint_);
@@ -141,13 +141,10 @@ TrainSummary Trainer::run() {
     const StepDraw draw = task_.draw_step(o_.grad_accum, o_.batch_size);
     const int64_t scored = draw.count;
     task_.zero_grad();
-    double loss_sum = 0;
     // Data-parallel: this rank's rows of the step only, then the sums over
     // the ranks (all of them on one process).
-    const int64_t local = dp.begin_step(task_, o_.grad_accum, o_.batch_size);
-    for (int64_t a = 0; a < local; ++a)
-      loss_sum += task_.run_micro(a, 1.0 / static_cast<double>(std::max<int64_t>(1, scored)));
-    loss_sum = dp.reduce(loss_sum, step_ + 1);
+    const double loss_sum = dp.run_step(task_, o_.grad_accum, o_.batch_size,
+                                        1.0 / static_cast<double>(std::max<int64_t>(1, scored)), step_ + 1);
     tokens_done += task_.step_tokens();
     texts_done += task_.step_texts();
     ++step_;

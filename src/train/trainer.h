@@ -54,6 +54,10 @@ struct TrainOptions {
   // With Intermediate or None, the final step gets no checkpoint folder: it
   // would repeat the output the caller writes to out_dir.
   ResumeState resume_state = ResumeState::All;
+  // The step's rows cut into this many blocks whose gradients are added in a
+  // fixed tree (train/data_parallel.h): the same bits for any number of
+  // ranks, one process included. 0 = off (one pass over the rank's rows).
+  int64_t reduce_blocks = 0;
   int64_t log_every = 10;    // plain progress lines when stderr is not a terminal
   std::string out_dir;       // metrics.jsonl and checkpoints go here
   bool progress = true;

@@ -145,6 +145,10 @@ std::function<int()> setup(CLI::App& app) {
       ->default_str("");
   app.add_option("-b,--batch-size", o->batch_size, "Sequences per micro-batch")->check(kPositive);
   app.add_option("--grad-accum", o->grad_accum, "Micro-batches per optimizer step")->check(kPositive);
+  app.add_option("--reduce-blocks", o->reduce_blocks,
+                 "Cut each step's rows into K blocks whose gradients add up in a fixed order, so that any number "
+                 "of MPI ranks (one process too) trains the same bits; 0 = off (docs/scale-out.md)")
+      ->check(kNonNegative);
   app.add_option("--seq-len", o->seq_len, "Tokens per sequence (at most the model's context)")->check(kPositive);
   app.add_option("--warmup", o->warmup, "Warmup steps")->check(kNonNegative);
   app.add_option("--schedule", o->schedule, "constant, linear or cosine");
