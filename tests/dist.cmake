@@ -12,11 +12,13 @@ if(PEFT_DIST_LIBS)
   set(peft_mpirun ${MPIEXEC_EXECUTABLE} --oversubscribe --allow-run-as-root -x OMP_NUM_THREADS=1)
   add_test(NAME dist.mpi2 COMMAND ${peft_mpirun} -np 2 $<TARGET_FILE:test_dist>)
   add_test(NAME dist.mpi3 COMMAND ${peft_mpirun} -np 3 $<TARGET_FILE:test_dist>)
+  # 4 ranks: the block sum's recursive doubling over more than one level.
+  add_test(NAME dist.mpi4 COMMAND ${peft_mpirun} -np 4 $<TARGET_FILE:test_dist>)
   # Root in a container (CI): Open MPI wants both variables, and its
   # shared-memory single-copy mode (CMA) needs ptrace rights containers lack.
   set(peft_mpi_env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
       OMPI_MCA_btl_vader_single_copy_mechanism=none)
-  set_tests_properties(dist.mpi2 dist.mpi3 PROPERTIES TIMEOUT 120 ENVIRONMENT "${peft_mpi_env}")
+  set_tests_properties(dist.mpi2 dist.mpi3 dist.mpi4 PROPERTIES TIMEOUT 120 ENVIRONMENT "${peft_mpi_env}")
   peft_test(test_dist_train peft_io nlohmann_json::nlohmann_json)
   target_compile_definitions(test_dist_train PRIVATE PEFT_MPIEXEC="${MPIEXEC_EXECUTABLE}")
   add_dependencies(test_dist_train peft_cli)

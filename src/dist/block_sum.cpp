@@ -137,13 +137,30 @@ V get(const std::vector<uint8_t>& in, size_t& at) {
 double sum_over_ranks(BlockSum& sum, Communicator& comm, GradientSync& sync, int64_t blocks) {
   const int n = comm.size();
   if (n == 1) return sum.finish();
-  auto range = [&](int r) { return std::pair<int64_t, int64_t>{blocks * r / n, blocks * (r + 1) / n}; };
-  if (n == 2 && BlockSum::nodes_in(range(0).first, range(0).second) == 1 &&
-      BlockSum::nodes_in(range(1).first, range(1).second) == 1) {
-    double loss = sum.finish();
-    sync.allreduce();
-    comm.allreduce_sum(&loss, 1);
-    return loss;
+  const bool pow2 = (n & (n - 1)) == 0 && blocks % n == 0 && ((blocks / n) & (blocks / n - 1)) == 0;
+  if (pow2) {
+    // Every rank holds one node of K/N blocks, and the tree above them is a
+    // complete tree over the ranks: at level j, ranks r and r ^ 2^j hold
+    // the two halves of one node and each adds the other's (a + b = b + a,
+    // so both get the same bits). log2 N exchanges of the whole gradient,
+    // in pieces of the all-reduce's bucket size.
+    if (sum.nodes().size() != 1) fail("dist", "a rank holds " + std::to_string(sum.nodes().size()) + " block sums, expected 1");
+    BlockSum::Node& mine = sum.total();
+    std::vector<float> theirs(static_cast<size_t>(std::min<int64_t>(sync.bucket_floats(), sum.floats())));
+    for (int bit = 1; bit < n; bit <<= 1) {
+      const int partner = comm.rank() ^ bit;
+      for (int64_t off = 0; off < sum.floats(); off += static_cast<int64_t>(theirs.size())) {
+        const int64_t len = std::min<int64_t>(static_cast<int64_t>(theirs.size()), sum.floats() - off);
+        comm.exchange(partner, mine.grad.data() + off, theirs.data(), static_cast<int64_t>(sizeof(float)) * len);
+        float* a = mine.grad.data() + off;
+#pragma omp simd
+        for (int64_t i = 0; i < len; ++i) a[i] += theirs[static_cast<size_t>(i)];
+      }
+      double other = 0;
+      comm.exchange(partner, &mine.loss, &other, sizeof other);
+      mine.loss += other;
+    }
+    return sum.finish();
   }
   // Rank 0 joins every rank's nodes in block order (rank order).
   std::vector<uint8_t> mine;

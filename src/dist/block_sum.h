@@ -79,12 +79,13 @@ class BlockSum {
 // The data-parallel sum: rank r of N holds the nodes of its blocks
 // [⌊r·K/N⌋, ⌊(r+1)·K/N⌋) of K (`blocks`); afterwards the grad buffers of
 // every rank hold the one-process total, bit for bit, and the returned loss
-// sum is the one-process one. One rank: finish(). Two ranks holding one
-// node each (K/2 a power of two, or K = 2): the two nodes are the last
-// addition of the tree, so one all-reduce (`sync`, a + b on every rank) is
-// exact. Otherwise rank 0 gathers every rank's nodes, joins them and
-// broadcasts the total: 1 + (nodes held) gradient copies travel per rank,
-// against about two for an all-reduce.
+// sum is the one-process one. One rank: finish(). N a power of two and
+// K/N a power of two (K = 8 on 2, 4 or 8 ranks): every rank holds one node
+// and the top of the tree is a complete tree over the ranks, summed by
+// recursive doubling (log2 N exchanges of the gradient with rank r ^ 2^j,
+// in pieces of `sync`'s bucket size). Otherwise rank 0 gathers every rank's
+// nodes, joins them and broadcasts the total: 1 + (nodes held) gradient
+// copies travel per rank, and N of them through rank 0.
 double sum_over_ranks(BlockSum& sum, Communicator& comm, GradientSync& sync, int64_t blocks);
 
 }  // namespace peft

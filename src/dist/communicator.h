@@ -33,6 +33,9 @@ class Communicator {
   virtual void broadcast(void* data, int64_t bytes, int root = 0) = 0;
   // Root receives every rank's bytes, in rank order; other ranks get {}.
   virtual std::vector<std::vector<uint8_t>> gather(const std::vector<uint8_t>& mine, int root = 0) = 0;
+  // Sends `bytes` bytes at `send` to rank `partner` and receives as many
+  // from it into `recv` (the two ranks call it with each other's rank).
+  virtual void exchange(int partner, const void* send, void* recv, int64_t bytes) = 0;
   virtual void barrier() = 0;
   // Ends every rank of the job with `code` (after this rank printed why).
   [[noreturn]] virtual void abort(int code) = 0;

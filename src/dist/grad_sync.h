@@ -27,6 +27,7 @@ class GradientSync {
   void allreduce();
 
   int64_t elements() const { return total_; }  // numbers summed per step
+  int64_t bucket_floats() const { return bucket_; }
   int64_t buckets() const;                     // all-reduce calls per step
   double seconds() const { return seconds_; }  // time spent in allreduce() so far
 

@@ -163,6 +163,17 @@ class MpiCommunicator : public Communicator {
     return all;
   }
 
+  void exchange(int partner, const void* send, void* recv, int64_t bytes) override {
+    const char* s = static_cast<const char*>(send);
+    char* d = static_cast<char*>(recv);
+    for (int64_t off = 0; off < bytes; off += kChunk) {
+      const int n = static_cast<int>(std::min<int64_t>(kChunk, bytes - off));
+      check(MPI_Sendrecv(s + off, n, MPI_BYTE, partner, 9, d + off, n, MPI_BYTE, partner, 9, MPI_COMM_WORLD,
+                         MPI_STATUS_IGNORE),
+            "MPI_Sendrecv");
+    }
+  }
+
   void barrier() override { check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
 
   [[noreturn]] void abort(int code) override {

@@ -4,6 +4,7 @@
 #include "dist/communicator.h"
 
 #include <cstdlib>
+#include <cstring>
 
 namespace peft {
 
@@ -21,6 +22,10 @@ class SingleCommunicator : public Communicator {
   std::vector<std::vector<uint8_t>> gather(const std::vector<uint8_t>& mine, int root) override {
     if (root != 0) fail("dist", "gather to rank " + std::to_string(root) + " in a job of one process");
     return {mine};
+  }
+  void exchange(int partner, const void* send, void* recv, int64_t bytes) override {
+    if (partner != 0) fail("dist", "exchange with rank " + std::to_string(partner) + " in a job of one process");
+    if (bytes > 0 && send != recv) std::memmove(recv, send, static_cast<size_t>(bytes));
   }
   void barrier() override {}
   [[noreturn]] void abort(int code) override { std::exit(code); }
