@@ -18,6 +18,11 @@
 # threads spin at their barriers, which on oversubscribed cores can slow it
 # a hundredfold.
 #
+# Quantized files (q8_0, q4_k) get a second peft row, "peft (f32 dot)": the
+# same run with PEFT_QUANT_DOT=f32, whose one-token products widen the
+# weights to f32 instead of taking int8 dot products against a quantized x
+# (src/ops/gemv_q8.h). KVS picks peft's KV cache types (default "bf16 f32").
+#
 # Columns: prompt tokens/s (the prompt's batched forward) and decode tokens/s
 # (the TOKENS-1 single-token steps after it), as llama.cpp's "prompt eval"
 # and "eval" lines count them. peft's KV cache is bf16 (its default) and f32;
@@ -35,6 +40,7 @@ TOKENS=${TOKENS:-64}
 TYPES=${TYPES:-"f32 bf16 q8_0 q4_k"}
 REPEAT=${REPEAT:-2}
 LIMIT=${LIMIT:-120}
+KVS=${KVS:-"bf16 f32"}
 mkdir -p "$OUT"
 
 if [[ ! -x $BUILD/bin/peft || ! -x $BUILD/bin/make_model ]]; then
@@ -91,13 +97,14 @@ llama_row() {  # name type threads program kv n file extra...
     "$(echo "$pps" | best)" "$(echo "$dps" | best)"
 }
 
-peft_row() {  # name type threads kv n file
-  local name=$1 type=$2 th=$3 kv=$4 n=$5 file=$6
+peft_row() {  # name type threads kv n file [dot]
+  local name=$1 type=$2 th=$3 kv=$4 n=$5 file=$6 dot=${7:-int8} prog=peft
   local json pts="" pps="" dps="" r
+  [[ $dot == f32 ]] && prog="peft (f32 dot)"
   for ((r = 0; r < REPEAT; r++)); do
-    if ! json=$(timeout "$LIMIT" "$PEFT" generate -m "$file" -p "$PROMPT" -n "$n" --temperature 0 --ignore-eos \
+    if ! json=$(PEFT_QUANT_DOT=$dot timeout "$LIMIT" "$PEFT" generate -m "$file" -p "$PROMPT" -n "$n" --temperature 0 --ignore-eos \
                 --threads "$th" --kv-dtype "$kv" --json -q 2>"$OUT/decode-peft.err"); then
-      echo "| $name | $type | $th | peft | $kv | $n | stopped or failed after ${LIMIT} s: $(tail -1 "$OUT/decode-peft.err" | cut -c1-60) | |"
+      echo "| $name | $type | $th | $prog | $kv | $n | stopped or failed after ${LIMIT} s: $(tail -1 "$OUT/decode-peft.err" | cut -c1-60) | |"
       return
     fi
     read -r pts p d < <(echo "$json" | /usr/bin/python3 -c "
@@ -107,7 +114,7 @@ print(j['prompt_tokens'], j['prompt_tokens_per_second'], j['decode_tokens_per_se
     pps+="$p"$'\n'
     dps+="$d"$'\n'
   done
-  printf '| %s | %s | %s | peft | %s | %s | %s | %.1f | %.1f |\n' "$name" "$type" "$th" "$kv" "$n" "$pts" \
+  printf '| %s | %s | %s | %s | %s | %s | %s | %.1f | %.1f |\n' "$name" "$type" "$th" "$prog" "$kv" "$n" "$pts" \
     "$(echo "$pps" | best)" "$(echo "$dps" | best)"
 }
 
@@ -119,7 +126,11 @@ for m in "${MODELS[@]}"; do
   [[ $name == stories260K ]] && n=$((4 * TOKENS))
   ctx=$((n + 256))
   for th in $THREADS; do
-    for kv in bf16 f32; do peft_row "$name" "$type" "$th" "$kv" "$n" "$file"; done
+    for kv in $KVS; do peft_row "$name" "$type" "$th" "$kv" "$n" "$file"; done
+    # Quantized weights: also the products that widen them to f32 (the old path).
+    if [[ $type == q* ]]; then
+      for kv in $KVS; do peft_row "$name" "$type" "$th" "$kv" "$n" "$file" f32; done
+    fi
     llama_row "$name" "$type" "$th" llama-cli f16 "$n" "$file" -p "$PROMPT" -n "$n" --temp 0 --ignore-eos -no-cnv \
       -t "$th" -tb "$th" -c "$ctx" -ctk f16 -ctv f16
   done

@@ -18,6 +18,7 @@
 #include "model/base_dtype.h"
 #include "model/linear.h"
 #include "ops/cross_entropy.h"
+#include "ops/gemv_q8.h"
 #include "ops/matmul.h"
 #include "ops/weight_ops.h"
 
@@ -53,6 +54,17 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want,
     ASSERT_NEAR(got[i], want[i], tol * scale) << what << " at " << i;
 }
 
+// x as the forward product sees it: quantized to int8 blocks for a one-row
+// product over a quantized type (the decode kernel), else unchanged.
+std::vector<float> forward_input(const std::vector<float>& x, int64_t n, DType t) {
+  if (n != 1 || !ops::gemv_q8_supports(t) || !ops::quant_dot_enabled()) return x;
+  ops::Q8Activation xq;
+  ops::quantize_activation(x.data(), static_cast<int64_t>(x.size()), xq);
+  std::vector<float> xh(x.size());
+  for (size_t i = 0; i < x.size(); ++i) xh[i] = xq.d[i / 32] * xq.q[i];
+  return xh;
+}
+
 struct Shape2 {
   int64_t n, out, in;
 };
@@ -73,11 +85,14 @@ TEST_P(StoredProduct, ForwardAndInputGradientEqualTheGemmOnTheDecodedWeight) {
     const std::vector<float> wd = decoded(m);
     const std::vector<float> x = randn(s.n * s.in, 2), dy = randn(s.n * s.out, 3), y0 = randn(s.n * s.out, 4),
                              dx0 = randn(s.n * s.in, 5);
+    // One row over a block-quantized weight multiplies the int8-quantized x
+    // (ops/gemv_q8.h, tested there): the forward reference takes x̂ = d·q.
+    const std::vector<float> xf = forward_input(x, s.n, t);
 
     // Forward, beta 0 and beta 0.5, whole matrix.
     for (float beta : {0.0f, 0.5f}) {
       std::vector<float> want = y0, got = y0;
-      ops::gemm_ref<float>(false, true, s.n, s.out, s.in, 1.0f, x.data(), s.in, wd.data(), s.in, beta, want.data(),
+      ops::gemm_ref<float>(false, true, s.n, s.out, s.in, 1.0f, xf.data(), s.in, wd.data(), s.in, beta, want.data(),
                            s.out);
       ops::weight_rows_t<float>(x.data(), s.n, s.in, ops::WeightRef<float>(&m), 0, s.out, got.data(), s.out, beta);
       expect_close(got, want, 2e-5, "forward");
@@ -86,7 +101,7 @@ TEST_P(StoredProduct, ForwardAndInputGradientEqualTheGemmOnTheDecodedWeight) {
     const int64_t r0 = s.out / 3, nr = s.out / 2;
     {
       std::vector<float> want(static_cast<size_t>(s.n * s.out), 0.0f), got = want;
-      ops::gemm_ref<float>(false, true, s.n, nr, s.in, 1.0f, x.data(), s.in, wd.data() + r0 * s.in, s.in, 0.0f,
+      ops::gemm_ref<float>(false, true, s.n, nr, s.in, 1.0f, xf.data(), s.in, wd.data() + r0 * s.in, s.in, 0.0f,
                            want.data(), s.out);
       ops::weight_rows_t<float>(x.data(), s.n, s.in, ops::WeightRef<float>(&m), r0, nr, got.data(), s.out, 0.0f);
       expect_close(got, want, 2e-5, "forward rows");

@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "core/dtype.h"
+#include "core/kquant_scales.h"
 
 namespace peft {
 
@@ -30,6 +31,8 @@ float load_f16(const uint8_t* p) {
   std::memcpy(&h, p, 2);
   return f16_to_f32(h);
 }
+
+}  // namespace
 
 // The 12 scale bytes of Q4_K/Q5_K hold 8 six-bit scales and 8 six-bit mins.
 // Sub-blocks 0..3: the low 6 bits of bytes 0..3 (scale) and 4..7 (min).
@@ -45,8 +48,6 @@ void unpack_scale_min(const uint8_t* s, int j, int* scale, int* min) {
     *min = (s[j + 4] >> 4) | ((s[j] >> 6) << 4);
   }
 }
-
-}  // namespace
 
 void dequant_q4_k(const uint8_t* src, float* dst, int64_t nblocks) {
   for (int64_t b = 0; b < nblocks; ++b, src += 144, dst += 256) {

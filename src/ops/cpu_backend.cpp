@@ -8,8 +8,9 @@
 // dequantization costs O(rows·cols) against the sgemm's O(n·rows·cols): for
 // training batches (n in the thousands) it is noise. For a handful of rows
 // (decoding) there is nothing to amortise, so W is walked row by row instead:
-// one row (a decode step) goes to the matrix-vector kernel, which reads each
-// block of W in its storage type straight into the dot product; two to eight
+// one row (a decode step) goes to the matrix-vector kernels, which read each
+// block of W in its storage type straight into the dot product (quantized
+// types against an int8-quantized x, ops/gemv_q8.h); two to eight
 // rows dequantize each row of W into a per-thread buffer and dot it with
 // every x.
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include "core/error.h"
 #include "ops/backend.h"
 #include "ops/gemv.h"
+#include "ops/gemv_q8.h"
 #include "ops/matmul.h"
 
 namespace peft::ops {
@@ -67,6 +69,13 @@ class CpuBackend final : public Backend {
     const int64_t cols = W.cols();
     if (n == 0 || nr == 0) return;
     if (n == 1) {
+      // A decode step over a block-quantized weight: x quantized to int8 once,
+      // integer dot products per block (ops/gemv_q8.h); PEFT_QUANT_DOT=f32
+      // keeps the widening kernel.
+      if (gemv_q8_supports(W.dtype()) && quant_dot_enabled()) {
+        gemv_q8(W.dtype(), W.row(r0), W.row_bytes(), x, y, nr, cols, beta);
+        return;
+      }
       gemv_stored(W.dtype(), W.row(r0), W.row_bytes(), x, y, nr, cols, beta);
       return;
     }

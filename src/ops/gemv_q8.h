@@ -1,0 +1,70 @@
+// Matrix-vector products over block-quantized weights (Q8_0, Q4_0, Q4_K,
+// Q5_K, Q6_K) with the activation quantized too, for decoding.
+//
+// gemv_stored (ops/gemv.h) widens every weight to f32 and does float FMAs;
+// here x is quantized once per product to int8 in blocks of 32,
+//   d_b = max_{i∈b} |x_i| / 127,   q_i = round(x_i / d_b)   (|q_i| ≤ 127),
+// and each weight block's dot product with x's block is an integer sum
+// (exact), scaled once by the two blocks' float factors:
+//   Q8_0:      Σ_b d_w·d_b · Σ_i w_i q_i
+//   Q4_0:      Σ_b d_w·(d_b·Σ_i w_i q_i − 8·s_b)          (w_i ∈ [0, 15])
+//   Q4_K/Q5_K: Σ_j d·sc_j·d_j·Σ_i w_i q_i − dmin·m_j·s_j  (sub-block j of 32)
+//   Q6_K:      Σ_b d·d_b·(sc_a·Σ_{i<16} w_i q_i + sc_c·Σ_{i≥16} w_i q_i)
+//              (w_i = q6 − 32, two sub-blocks of 16 per block of x)
+// with s_b = d_b·Σ_i q_i for the offsets. The weight bytes are read once and
+// never widened to float, so the loop moves a quarter of the data through the
+// FPU and stays bound by reading W.
+//
+// The result is the exact product of the dequantized W with the quantized x
+// (x̂_i = d_b·q_i) up to float rounding of the per-block scaling and the
+// running sums; against the f32 product it differs by Σ_i W_i·(x̂_i − x_i),
+// at most Σ_i |W_i|·d_b/2.
+//
+// Instruction set chosen at run time: AVX2 (with FMA and F16C) where the CPU
+// has it, portable scalar code otherwise. Rows are split over OpenMP threads
+// in contiguous ranges; each y[r] is summed by one thread in a fixed order.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "core/dtype.h"
+
+namespace peft::ops {
+
+constexpr int64_t kQ8xBlock = 32;
+
+// x quantized to int8 blocks of 32: n values q, and per block its factor d
+// and s = d·Σq (the block's sum as the quantized values give it).
+struct Q8Activation {
+  int64_t n = 0;
+  std::vector<int8_t> q;
+  std::vector<float> d, s;
+};
+
+// n must be a multiple of 32. Non-finite x give non-finite d (the product is
+// then non-finite, as the f32 one would be).
+void quantize_activation(const float* x, int64_t n, Q8Activation& out);
+
+// Whether gemv_q8 has a kernel for weights of this type.
+bool gemv_q8_supports(DType dtype);
+
+enum class DotIsa { Auto, Scalar, Avx2 };
+// Whether the CPU we run on can take the AVX2 kernels.
+bool gemv_q8_has_avx2();
+
+// y[r] = Σ_c W[r, c]·x̂[c] + beta·y[r]  for r < rows (beta == 0: y not read);
+// rows of `dtype`, `row_bytes` apart, each xq.n columns. isa Avx2 on a CPU
+// without it is an internal error.
+void gemv_q8(DType dtype, const void* W, int64_t row_bytes, const Q8Activation& xq, float* y, int64_t rows,
+             float beta = 0.0f, DotIsa isa = DotIsa::Auto);
+
+// Quantizes x (cols values, into a per-thread buffer) and calls the above.
+void gemv_q8(DType dtype, const void* W, int64_t row_bytes, const float* x, float* y, int64_t rows, int64_t cols,
+             float beta = 0.0f);
+
+// Whether one-token products over quantized weights take this path (the
+// default) or gemv_stored's f32 one: PEFT_QUANT_DOT=f32 in the environment
+// picks the latter (for benchmarks and comparisons), read once.
+bool quant_dot_enabled();
+
+}  // namespace peft::ops
