@@ -29,7 +29,7 @@ namespace {
 
 const DType kTypes[] = {DType::Q8_0, DType::Q4_0, DType::Q4_K, DType::Q5_K, DType::Q6_K};
 
-// x with blocks of very different sizes (decode activations are not
+// x with blocks of 32 of very different sizes (decode activations are not
 // uniform): block b scaled by 2^(b mod 7 − 3), one block all zero.
 std::vector<float> activation(int64_t n, uint64_t seed) {
   Rng r(seed);
@@ -89,7 +89,7 @@ std::vector<float> offsets(DType t, std::vector<uint8_t> bytes, int64_t n) {
 
 std::vector<float> dequant_x(const ops::Q8Activation& xq) {
   std::vector<float> v(static_cast<size_t>(xq.n));
-  for (int64_t i = 0; i < xq.n; ++i) v[i] = xq.d[i / 32] * xq.q[i];
+  for (int64_t i = 0; i < xq.n; ++i) v[i] = xq.d[i / xq.block] * xq.q[i];
   return v;
 }
 
@@ -101,28 +101,42 @@ struct Case {
 }  // namespace
 
 TEST(QuantizeActivation, RoundsEachBlockToItsOwnScale) {
-  const int64_t n = 32 * 9;
+  const int64_t n = 256 * 2;
   auto x = activation(n, 3);
   x[100] = 1e-30f;  // a tiny value in a block of normal ones rounds to 0
+  for (int64_t B : {32, 256}) {
+    SCOPED_TRACE("blocks of " + std::to_string(B));
+    ops::Q8Activation xq;
+    ops::quantize_activation(x.data(), n, xq, B);
+    ASSERT_EQ(xq.n, n);
+    ASSERT_EQ(xq.block, B);
+    for (int64_t b = 0; b < n / B; ++b) {
+      float amax = 0;
+      int sum = 0, qmax = 0;
+      for (int64_t i = 0; i < B; ++i) amax = std::max(amax, std::fabs(x[b * B + i]));
+      EXPECT_FLOAT_EQ(xq.d[b], amax / 127.0f) << "block " << b;
+      for (int64_t i = 0; i < B; ++i) {
+        const int q = xq.q[b * B + i];
+        EXPECT_LE(std::abs(q), 127);
+        EXPECT_LE(std::fabs(xq.d[b] * q - x[b * B + i]), 0.5f * xq.d[b] * (1 + 1e-6f)) << b << " " << i;
+        sum += q;
+        qmax = std::max(qmax, std::abs(q));
+      }
+      // x's block 1 of 32 is all zero: d = 0, q = 0
+      EXPECT_EQ(qmax, B == 32 && b == 1 ? 0 : 127) << "block " << b;
+      EXPECT_FLOAT_EQ(xq.s[b], xq.d[b] * sum);
+    }
+    for (int64_t j = 0; j < n / 32; ++j) {
+      int part = 0;
+      for (int i = 0; i < 32; ++i) part += xq.q[32 * j + i];
+      EXPECT_EQ(xq.t[j], part) << "sum of 32 values " << j;
+    }
+    if (B == 32) {
+      EXPECT_EQ(xq.d[1], 0.0f);
+    }
+  }
   ops::Q8Activation xq;
   ops::quantize_activation(x.data(), n, xq);
-  ASSERT_EQ(xq.n, n);
-  for (int64_t b = 0; b < n / 32; ++b) {
-    float amax = 0;
-    int sum = 0, qmax = 0;
-    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[b * 32 + i]));
-    EXPECT_FLOAT_EQ(xq.d[b], amax / 127.0f) << "block " << b;
-    for (int i = 0; i < 32; ++i) {
-      const int q = xq.q[b * 32 + i];
-      EXPECT_LE(std::abs(q), 127);
-      EXPECT_LE(std::fabs(xq.d[b] * q - x[b * 32 + i]), 0.5f * xq.d[b] * (1 + 1e-6f)) << b << " " << i;
-      sum += q;
-      qmax = std::max(qmax, std::abs(q));
-    }
-    EXPECT_EQ(qmax, b == 1 ? 0 : 127) << "block " << b;  // block 1 is all zero: d = 0, q = 0
-    EXPECT_FLOAT_EQ(xq.s[b], xq.d[b] * sum);
-  }
-  EXPECT_EQ(xq.d[1], 0.0f);
   // A non-finite value makes its block's factor NaN (so the product is NaN),
   // the other blocks unchanged.
   x[40] = std::numeric_limits<float>::infinity();
@@ -134,6 +148,8 @@ TEST(QuantizeActivation, RoundsEachBlockToItsOwnScale) {
   EXPECT_EQ(bad.d[0], xq.d[0]);
   EXPECT_EQ(bad.d[3], xq.d[3]);
   EXPECT_THROW(ops::quantize_activation(x.data(), 33, bad), std::exception);
+  EXPECT_THROW(ops::quantize_activation(x.data(), 288, bad, 256), std::exception);
+  EXPECT_THROW(ops::quantize_activation(x.data(), 256, bad, 64), std::exception);
 }
 
 // Every type and instruction set against Σ_c W[r,c]·x̂[c] in double. The
@@ -159,7 +175,7 @@ TEST(GemvQ8, EqualsDoubleProductOfDecodedWeightsAndQuantizedX) {
       const auto W0 = offsets(t, bytes, c.rows * c.cols);
       const auto x = activation(c.cols, 5 + c.cols);
       ops::Q8Activation xq;
-      ops::quantize_activation(x.data(), c.cols, xq);
+      ops::quantize_activation(x.data(), c.cols, xq, ops::gemv_q8_x_block(t));
       const auto xh = dequant_x(xq);
       const double tol_per = (c.cols / 32 + 11) * std::ldexp(1.0, -24);
       for (ops::DotIsa isa : isas) {
@@ -197,7 +213,7 @@ TEST(GemvQ8, DiffersFromTheF32ProductOnlyByTheActivationRounding) {
     const auto W0 = offsets(t, bytes, rows * cols);
     const auto x = activation(cols, 8);
     ops::Q8Activation xq;
-    ops::quantize_activation(x.data(), cols, xq);
+    ops::quantize_activation(x.data(), cols, xq, ops::gemv_q8_x_block(t));
     std::vector<float> yq(rows), yf(rows);
     ops::gemv_q8(t, bytes.data(), rb, x.data(), yq.data(), rows, cols);
     ops::gemv_stored(t, bytes.data(), rb, x.data(), yf.data(), rows, cols);
@@ -205,7 +221,7 @@ TEST(GemvQ8, DiffersFromTheF32ProductOnlyByTheActivationRounding) {
     for (int64_t r = 0; r < rows; ++r) {
       double bound = 0, mag = 0;
       for (int64_t k = 0; k < cols; ++k) {
-        bound += std::fabs(W[r * cols + k]) * 0.5 * xq.d[k / 32];
+        bound += std::fabs(W[r * cols + k]) * 0.5 * xq.d[k / xq.block];
         mag += (std::fabs(W[r * cols + k]) + std::fabs(W0[r * cols + k])) * 2 * std::fabs(x[k]);
       }
       const double diff = std::fabs(static_cast<double>(yq[r]) - yf[r]);
@@ -225,6 +241,11 @@ TEST(GemvQ8, RejectsWhatItCannotCompute) {
   EXPECT_FALSE(ops::gemv_q8_supports(DType::BF16));
   EXPECT_THROW(ops::gemv_q8(DType::F32, w.data(), 256, xq, y.data(), 1), std::exception);
   EXPECT_THROW(ops::gemv_q8(DType::Q4_K, w.data(), 144, xq, y.data(), 1), std::exception);  // 64 columns, blocks of 256
+  std::vector<float> x256(256, 1.0f);
+  ops::quantize_activation(x256.data(), 256, xq, 32);
+  EXPECT_THROW(ops::gemv_q8(DType::Q4_K, w.data(), 144, xq, y.data(), 1), std::exception);  // K-quants take blocks of 256
+  ops::quantize_activation(x256.data(), 256, xq, 256);
+  EXPECT_THROW(ops::gemv_q8(DType::Q8_0, w.data(), 272, xq, y.data(), 1), std::exception);  // Q8_0 takes blocks of 32
 }
 
 // The CPU backend's one-row product over a quantized StoredMatrix is this

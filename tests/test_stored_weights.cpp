@@ -59,9 +59,9 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want,
 std::vector<float> forward_input(const std::vector<float>& x, int64_t n, DType t) {
   if (n != 1 || !ops::gemv_q8_supports(t) || !ops::quant_dot_enabled()) return x;
   ops::Q8Activation xq;
-  ops::quantize_activation(x.data(), static_cast<int64_t>(x.size()), xq);
+  ops::quantize_activation(x.data(), static_cast<int64_t>(x.size()), xq, ops::gemv_q8_x_block(t));
   std::vector<float> xh(x.size());
-  for (size_t i = 0; i < x.size(); ++i) xh[i] = xq.d[i / 32] * xq.q[i];
+  for (size_t i = 0; i < x.size(); ++i) xh[i] = xq.d[i / xq.block] * xq.q[i];
   return xh;
 }
 

@@ -26,9 +26,10 @@ namespace {
 constexpr int64_t kParallelBytes = 1 << 17;
 
 // One row's dot product with the quantized x: w the row's bytes, q the int8
-// values, d and s the per-32 factors and scaled sums, nb the number of
-// 32-value blocks of x.
-using RowDot = float (*)(const uint8_t* w, const int8_t* q, const float* d, const float* s, int64_t nb);
+// values, d and s the per-block factors and scaled sums, t the per-32
+// integer sums, nb the number of blocks of x (of 32 or 256 values).
+using RowDot = float (*)(const uint8_t* w, const int8_t* q, const float* d, const float* s, const int32_t* t,
+                         int64_t nb);
 
 float load_f16(const uint8_t* p) {
   uint16_t h;
@@ -38,7 +39,7 @@ float load_f16(const uint8_t* p) {
 
 // ---- portable code: the integer sums spelled out, the same math as below --
 
-float row_q8_0_scalar(const uint8_t* w, const int8_t* q, const float* d, const float*, int64_t nb) {
+float row_q8_0_scalar(const uint8_t* w, const int8_t* q, const float* d, const float*, const int32_t*, int64_t nb) {
   float acc = 0.0f;
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = w + 34 * b;
@@ -52,7 +53,7 @@ float row_q8_0_scalar(const uint8_t* w, const int8_t* q, const float* d, const f
 }
 
 // Q4_0: byte j holds value j (low nibble) and j + 16 (high); w = d_w·(n − 8).
-float row_q4_0_scalar(const uint8_t* w, const int8_t* q, const float* d, const float* s, int64_t nb) {
+float row_q4_0_scalar(const uint8_t* w, const int8_t* q, const float* d, const float* s, const int32_t*, int64_t nb) {
   float acc = 0.0f, off = 0.0f;
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* blk = w + 18 * b;
@@ -66,23 +67,30 @@ float row_q4_0_scalar(const uint8_t* w, const int8_t* q, const float* d, const f
   return acc - 8.0f * off;
 }
 
-// Q4_K and Q5_K: super-blocks of 256 = 8 sub-blocks of 32, each one block of
-// x; value 64g + l is the low nibble of byte 32g + l (sub-block 2g), value
-// 64g + 32 + l its high nibble (sub-block 2g + 1); Q5_K adds bit 2g / 2g + 1
-// of qh[l] as the fifth bit.
+// The 8 scales and mins of a Q4_K/Q5_K block.
+inline void scales_mins(const uint8_t* p, int sc[8], int mn[8]) {
+  for (int j = 0; j < 8; ++j) unpack_scale_min(p, j, &sc[j], &mn[j]);
+}
+
+// Q4_K and Q5_K: super-blocks of 256 = 8 sub-blocks of 32, one block of x
+// per super-block; value 64g + l is the low nibble of byte 32g + l
+// (sub-block 2g), value 64g + 32 + l its high nibble (sub-block 2g + 1);
+// Q5_K adds bit 2g / 2g + 1 of qh[l] as the fifth bit. The sub-block scales
+// multiply integer sums, so a super-block costs two float products.
 template <bool kFive>
-float row_q45_k_scalar(const uint8_t* w, const int8_t* q, const float* d, const float* s, int64_t nb) {
+float row_q45_k_scalar(const uint8_t* w, const int8_t* q, const float* d, const float*, const int32_t* t,
+                       int64_t nb) {
   constexpr int64_t kBytes = kFive ? 176 : 144;
   float acc = 0.0f, off = 0.0f;
-  for (int64_t sb = 0; sb < nb / 8; ++sb) {
+  for (int64_t sb = 0; sb < nb; ++sb) {
     const uint8_t* blk = w + kBytes * sb;
-    const float dd = load_f16(blk), dm = load_f16(blk + 2);
     const uint8_t* qh = blk + 16;
     const uint8_t* qs = blk + (kFive ? 48 : 16);
+    const int8_t* xq = q + 256 * sb;
+    int sc[8], mn[8];
+    scales_mins(blk + 4, sc, mn);
+    int32_t isum = 0, msum = 0;
     for (int g = 0; g < 4; ++g) {
-      const int64_t j = 8 * sb + 2 * g;
-      const int8_t* x0 = q + 32 * j;
-      const int8_t* x1 = x0 + 32;
       int32_t lo = 0, hi = 0;
       for (int l = 0; l < 32; ++l) {
         int n0 = qs[32 * g + l] & 15, n1 = qs[32 * g + l] >> 4;
@@ -90,46 +98,43 @@ float row_q45_k_scalar(const uint8_t* w, const int8_t* q, const float* d, const 
           n0 |= ((qh[l] >> (2 * g)) & 1) << 4;
           n1 |= ((qh[l] >> (2 * g + 1)) & 1) << 4;
         }
-        lo += n0 * x0[l];
-        hi += n1 * x1[l];
+        lo += n0 * xq[64 * g + l];
+        hi += n1 * xq[64 * g + 32 + l];
       }
-      int sc0, m0, sc1, m1;
-      unpack_scale_min(blk + 4, 2 * g, &sc0, &m0);
-      unpack_scale_min(blk + 4, 2 * g + 1, &sc1, &m1);
-      acc += dd * static_cast<float>(sc0) * d[j] * static_cast<float>(lo);
-      acc += dd * static_cast<float>(sc1) * d[j + 1] * static_cast<float>(hi);
-      off += dm * (static_cast<float>(m0) * s[j] + static_cast<float>(m1) * s[j + 1]);
+      isum += sc[2 * g] * lo + sc[2 * g + 1] * hi;
     }
+    for (int j = 0; j < 8; ++j) msum += mn[j] * t[8 * sb + j];
+    acc += load_f16(blk) * d[sb] * static_cast<float>(isum);
+    off += load_f16(blk + 2) * d[sb] * static_cast<float>(msum);
   }
   return acc - off;
 }
 
-// Q6_K: halves of 128; in half h, group k of 32 values (one block of x) takes
-// its low nibbles from ql[l] (k = 0, 2: low/high nibble) or ql[32 + l]
-// (k = 1, 3) and bits 2k, 2k+1 of qh[l]; w = d·sc·(n − 32) with sc[8h+2k]
-// for l < 16 and sc[8h+2k+1] for l ≥ 16.
-float row_q6_k_scalar(const uint8_t* w, const int8_t* q, const float* d, const float*, int64_t nb) {
+// Q6_K: halves of 128; in half h, group k of 32 values takes its low
+// nibbles from ql[l] (k = 0, 2: low/high nibble) or ql[32 + l] (k = 1, 3)
+// and bits 2k, 2k+1 of qh[l]; w = d·sc·(n − 32) with sc[8h+2k] for l < 16
+// and sc[8h+2k+1] for l ≥ 16.
+float row_q6_k_scalar(const uint8_t* w, const int8_t* q, const float* d, const float*, const int32_t*, int64_t nb) {
   float acc = 0.0f;
-  for (int64_t sb = 0; sb < nb / 8; ++sb) {
+  for (int64_t sb = 0; sb < nb; ++sb) {
     const uint8_t* blk = w + 210 * sb;
-    const float dd = load_f16(blk + 208);
     const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
+    int32_t isum = 0;
     for (int h = 0; h < 2; ++h) {
       const uint8_t* ql = blk + 64 * h;
       const uint8_t* qh = blk + 128 + 32 * h;
       for (int k = 0; k < 4; ++k) {
-        const int64_t j = 8 * sb + 4 * h + k;
-        const int8_t* xq = q + 32 * j;
+        const int8_t* xq = q + 256 * sb + 128 * h + 32 * k;
         int32_t part[2] = {0, 0};
         for (int l = 0; l < 32; ++l) {
           const uint8_t lowb = ql[(k & 1) * 32 + l];
           const int n = ((k < 2 ? lowb & 15 : lowb >> 4) | (((qh[l] >> (2 * k)) & 3) << 4)) - 32;
           part[l / 16] += n * xq[l];
         }
-        const int32_t isum = sc[8 * h + 2 * k] * part[0] + sc[8 * h + 2 * k + 1] * part[1];
-        acc += dd * d[j] * static_cast<float>(isum);
+        isum += sc[8 * h + 2 * k] * part[0] + sc[8 * h + 2 * k + 1] * part[1];
       }
     }
+    acc += load_f16(blk + 208) * d[sb] * static_cast<float>(isum);
   }
   return acc;
 }
@@ -173,7 +178,7 @@ PEFT_Q8_AVX2 inline __m256 q8_0_step(const uint8_t* blk, const int8_t* xq, float
 }
 
 // Two accumulators, so consecutive blocks' FMAs do not wait on each other.
-PEFT_Q8_AVX2 float row_q8_0_avx2(const uint8_t* w, const int8_t* q, const float* d, const float*, int64_t nb) {
+PEFT_Q8_AVX2 float row_q8_0_avx2(const uint8_t* w, const int8_t* q, const float* d, const float*, const int32_t*, int64_t nb) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int64_t b = 0;
   for (; b + 2 <= nb; b += 2) {
@@ -184,7 +189,7 @@ PEFT_Q8_AVX2 float row_q8_0_avx2(const uint8_t* w, const int8_t* q, const float*
   return hsum(_mm256_add_ps(acc0, acc1));
 }
 
-PEFT_Q8_AVX2 float row_q4_0_avx2(const uint8_t* w, const int8_t* q, const float* d, const float* s, int64_t nb) {
+PEFT_Q8_AVX2 float row_q4_0_avx2(const uint8_t* w, const int8_t* q, const float* d, const float* s, const int32_t*, int64_t nb) {
   const __m256i m4 = _mm256_set1_epi8(15);
   __m256 acc = _mm256_setzero_ps();
   float off = 0.0f;
@@ -200,23 +205,25 @@ PEFT_Q8_AVX2 float row_q4_0_avx2(const uint8_t* w, const int8_t* q, const float*
   return hsum(acc) - 8.0f * off;
 }
 
+// Each sub-block's products, pair-summed to int16 by maddubs, are multiplied
+// by its scale in the madd that sums them to int32 (|lane| ≤ 2·(2·31·127)·63
+// per sub-block, eight sub-blocks < 2^23: exact in int32 and in float).
 template <bool kFive>
-PEFT_Q8_AVX2 float row_q45_k_avx2(const uint8_t* w, const int8_t* q, const float* d, const float* s, int64_t nb) {
+PEFT_Q8_AVX2 float row_q45_k_avx2(const uint8_t* w, const int8_t* q, const float* d, const float*, const int32_t* t,
+                                  int64_t nb) {
   constexpr int64_t kBytes = kFive ? 176 : 144;
   const __m256i m4 = _mm256_set1_epi8(15), bit4 = _mm256_set1_epi8(16);
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  __m256 acc = _mm256_setzero_ps();
   float off = 0.0f;
-  for (int64_t sb = 0; sb < nb / 8; ++sb) {
+  for (int64_t sb = 0; sb < nb; ++sb) {
     const uint8_t* blk = w + kBytes * sb;
-    const float dd = f16c(blk), dm = f16c(blk + 2);
     const uint8_t* qs = blk + (kFive ? 48 : 16);
     __m256i qh = _mm256_setzero_si256();
     if (kFive) qh = load32(blk + 16);
     int sc[8], mn[8];
-    for (int j = 0; j < 8; ++j) unpack_scale_min(blk + 4, j, &sc[j], &mn[j]);
+    scales_mins(blk + 4, sc, mn);
     const int8_t* xq = q + 256 * sb;
-    const float* xd = d + 8 * sb;
-    const float* xs = s + 8 * sb;
+    __m256i isum = _mm256_setzero_si256();
     for (int g = 0; g < 4; ++g) {
       const __m256i raw = load32(qs + 32 * g);
       __m256i lo = _mm256_and_si256(raw, m4);
@@ -227,26 +234,27 @@ PEFT_Q8_AVX2 float row_q45_k_avx2(const uint8_t* w, const int8_t* q, const float
         lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b0), b0), bit4));
         hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(qh, b1), b1), bit4));
       }
-      const int j = 2 * g;
-      acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8s8(lo, load32(xq + 32 * j))),
-                             _mm256_set1_ps(dd * static_cast<float>(sc[j]) * xd[j]), acc0);
-      acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(dot_u8s8(hi, load32(xq + 32 * j + 32))),
-                             _mm256_set1_ps(dd * static_cast<float>(sc[j + 1]) * xd[j + 1]), acc1);
+      const __m256i plo = _mm256_maddubs_epi16(lo, load32(xq + 64 * g));
+      const __m256i phi = _mm256_maddubs_epi16(hi, load32(xq + 64 * g + 32));
+      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(plo, _mm256_set1_epi16(static_cast<int16_t>(sc[2 * g]))));
+      isum = _mm256_add_epi32(isum, _mm256_madd_epi16(phi, _mm256_set1_epi16(static_cast<int16_t>(sc[2 * g + 1]))));
     }
-    float m = 0.0f;
-    for (int j = 0; j < 8; ++j) m += static_cast<float>(mn[j]) * xs[j];
-    off += dm * m;
+    int32_t msum = 0;
+    for (int j = 0; j < 8; ++j) msum += mn[j] * t[8 * sb + j];
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(f16c(blk) * d[sb]), acc);
+    off += f16c(blk + 2) * d[sb] * static_cast<float>(msum);
   }
-  return hsum(_mm256_add_ps(acc0, acc1)) - off;
+  return hsum(acc) - off;
 }
 
-PEFT_Q8_AVX2 float row_q6_k_avx2(const uint8_t* w, const int8_t* q, const float* d, const float*, int64_t nb) {
+PEFT_Q8_AVX2 float row_q6_k_avx2(const uint8_t* w, const int8_t* q, const float* d, const float*, const int32_t*,
+                                 int64_t nb) {
   const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30), k32 = _mm256_set1_epi8(32);
-  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-  for (int64_t sb = 0; sb < nb / 8; ++sb) {
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t sb = 0; sb < nb; ++sb) {
     const uint8_t* blk = w + 210 * sb;
-    const float dd = f16c(blk + 208);
     const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
+    __m256i isum = _mm256_setzero_si256();
     for (int h = 0; h < 2; ++h) {
       const __m256i a = load32(blk + 64 * h), b = load32(blk + 64 * h + 32), hb = load32(blk + 128 + 32 * h);
       // six-bit n = low nibble | two high bits << 4; a 16-bit shift moves a
@@ -258,22 +266,19 @@ PEFT_Q8_AVX2 float row_q6_k_avx2(const uint8_t* w, const int8_t* q, const float*
       n[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), m4),
                              _mm256_and_si256(_mm256_srli_epi16(hb, 2), m30));
       for (int k = 0; k < 4; ++k) {
-        const int64_t j = 8 * sb + 4 * h + k;
         __m256i u;
-        const __m256i sx = sign_fold(_mm256_sub_epi8(n[k], k32), load32(q + 32 * j), &u);
+        const __m256i sx = sign_fold(_mm256_sub_epi8(n[k], k32), load32(q + 256 * sb + 128 * h + 32 * k), &u);
         // pairs of products (int16), then each pair times its sub-block's
-        // scale: the low 128 bits are values 0..15, the high ones 16..31.
-        const __m256i scales = _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * k + 1]), _mm_set1_epi16(sc[8 * h + 2 * k]));
-        const __m256i isum = _mm256_madd_epi16(_mm256_maddubs_epi16(u, sx), scales);
-        const __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(dd * d[j]));
-        if (k & 1)
-          acc1 = _mm256_add_ps(acc1, f);
-        else
-          acc0 = _mm256_add_ps(acc0, f);
+        // scale: the low 128 bits are values 0..15, the high ones 16..31
+        // (|lane| ≤ 2·(2·32·127)·128 per group, eight groups < 2^24).
+        const __m256i scales =
+            _mm256_set_m128i(_mm_set1_epi16(sc[8 * h + 2 * k + 1]), _mm_set1_epi16(sc[8 * h + 2 * k]));
+        isum = _mm256_add_epi32(isum, _mm256_madd_epi16(_mm256_maddubs_epi16(u, sx), scales));
       }
     }
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_set1_ps(f16c(blk + 208) * d[sb]), acc);
   }
-  return hsum(_mm256_add_ps(acc0, acc1));
+  return hsum(acc);
 }
 
 bool detect_avx2() {
@@ -310,40 +315,52 @@ RowDot pick(DType t, bool avx2) {
 
 }  // namespace
 
-void quantize_activation(const float* x, int64_t n, Q8Activation& out) {
-  PEFT_CHECK(n % kQ8xBlock == 0, "gemv", "activation length not a multiple of 32");
-  const int64_t nb = n / kQ8xBlock;
+void quantize_activation(const float* x, int64_t n, Q8Activation& out, int64_t block) {
+  PEFT_CHECK(block == 32 || block == 256, "gemv", "activation blocks are of 32 or 256 values");
+  PEFT_CHECK(n % block == 0, "gemv", "activation length not a multiple of its block");
+  const int64_t nb = n / block;
   out.n = n;
+  out.block = block;
   out.q.resize(static_cast<size_t>(n));
   out.d.resize(static_cast<size_t>(nb));
   out.s.resize(static_cast<size_t>(nb));
+  out.t.resize(static_cast<size_t>(n / 32));
   for (int64_t b = 0; b < nb; ++b) {
-    const float* xb = x + b * kQ8xBlock;
-    int8_t* qb = out.q.data() + b * kQ8xBlock;
+    const float* xb = x + b * block;
+    int8_t* qb = out.q.data() + b * block;
+    int32_t* tb = out.t.data() + b * block / 32;
     float amax = 0.0f;
     bool finite = true;
-    for (int i = 0; i < kQ8xBlock; ++i) {
+    for (int64_t i = 0; i < block; ++i) {
       amax = std::max(amax, std::fabs(xb[i]));
       finite = finite && std::isfinite(xb[i]);
     }
     if (!finite) {  // NaN or inf: the block's factor carries it into y
-      std::memset(qb, 0, kQ8xBlock);
+      std::memset(qb, 0, static_cast<size_t>(block));
+      std::memset(tb, 0, static_cast<size_t>(block / 32) * sizeof(int32_t));
       out.d[b] = out.s[b] = std::numeric_limits<float>::quiet_NaN();
       continue;
     }
     const float d = amax / 127.0f;
     const float id = d > 0.0f ? 1.0f / d : 0.0f;
     int32_t sum = 0;
-    for (int i = 0; i < kQ8xBlock; ++i) {
-      // |x·id| ≤ 127 up to one rounding, so the integer is within [−127, 127].
-      const int v = static_cast<int>(std::nearbyint(xb[i] * id));
-      qb[i] = static_cast<int8_t>(v);
-      sum += v;
+    for (int64_t j = 0; j < block / 32; ++j) {
+      int32_t part = 0;
+      for (int64_t i = 32 * j; i < 32 * j + 32; ++i) {
+        // |x·id| ≤ 127 up to one rounding, so the integer is within [−127, 127].
+        const int v = static_cast<int>(std::nearbyint(xb[i] * id));
+        qb[i] = static_cast<int8_t>(v);
+        part += v;
+      }
+      tb[j] = part;
+      sum += part;
     }
     out.d[b] = d;
     out.s[b] = d * static_cast<float>(sum);
   }
 }
+
+int64_t gemv_q8_x_block(DType dtype) { return dtype_block_size(dtype) == 256 ? 256 : 32; }
 
 bool gemv_q8_supports(DType dtype) { return pick(dtype, false) != nullptr; }
 
@@ -355,6 +372,9 @@ void gemv_q8(DType dtype, const void* W, int64_t row_bytes, const Q8Activation& 
   if (xq.n % dtype_block_size(dtype) != 0)
     internal_fail("gemv", std::string(dtype_name(dtype)) + " rows of " + std::to_string(xq.n) +
                               " columns are not whole blocks");
+  if (xq.block != gemv_q8_x_block(dtype))
+    internal_fail("gemv", std::string(dtype_name(dtype)) + " products take x in blocks of " +
+                              std::to_string(gemv_q8_x_block(dtype)));
   if (isa == DotIsa::Avx2 && !kHasAvx2) internal_fail("gemv", "AVX2 kernels asked for on a CPU without AVX2");
   const RowDot dot = pick(dtype, isa == DotIsa::Avx2 || (isa == DotIsa::Auto && kHasAvx2));
   if (rows <= 0) return;
@@ -362,11 +382,12 @@ void gemv_q8(DType dtype, const void* W, int64_t row_bytes, const Q8Activation& 
   const int8_t* q = xq.q.data();
   const float* d = xq.d.data();
   const float* s = xq.s.data();
-  const int64_t nb = xq.n / kQ8xBlock;
+  const int32_t* t = xq.t.data();
+  const int64_t nb = xq.n / xq.block;
   const bool parallel = rows * row_bytes >= kParallelBytes && !omp_in_parallel() && omp_get_max_threads() > 1;
 #pragma omp parallel for schedule(static) if (parallel)
   for (int64_t r = 0; r < rows; ++r) {
-    const float v = dot(bytes + r * row_bytes, q, d, s, nb);
+    const float v = dot(bytes + r * row_bytes, q, d, s, t, nb);
     y[r] = beta == 0.0f ? v : v + beta * y[r];
   }
 }
@@ -374,7 +395,7 @@ void gemv_q8(DType dtype, const void* W, int64_t row_bytes, const Q8Activation& 
 void gemv_q8(DType dtype, const void* W, int64_t row_bytes, const float* x, float* y, int64_t rows, int64_t cols,
              float beta) {
   thread_local Q8Activation xq;
-  quantize_activation(x, cols, xq);
+  quantize_activation(x, cols, xq, gemv_q8_x_block(dtype));
   gemv_q8(dtype, W, row_bytes, xq, y, rows, beta);
 }
 
