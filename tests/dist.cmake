@@ -18,6 +18,15 @@ if(PEFT_DIST_LIBS)
   # shared-memory single-copy mode (CMA) needs ptrace rights containers lack.
   set(peft_mpi_env OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
       OMPI_MCA_btl_vader_single_copy_mechanism=none)
+  if(PEFT_SANITIZE)
+    # `make test-asan`: Open MPI's own leaks are suppressed
+    # (tests/sanitizers/lsan_mpi.supp), which needs whole stacks: Debian's
+    # Open MPI has no frame pointers, so the fast unwinder stops after one
+    # frame, and its components must stay loaded to be named.
+    list(APPEND peft_mpi_env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0
+         OMPI_MCA_mca_base_component_disable_dlclose=1
+         LSAN_OPTIONS=suppressions=${CMAKE_SOURCE_DIR}/tests/sanitizers/lsan_mpi.supp)
+  endif()
   set_tests_properties(dist.mpi2 dist.mpi3 dist.mpi4 PROPERTIES TIMEOUT 120 ENVIRONMENT "${peft_mpi_env}")
   peft_test(test_dist_train peft_io nlohmann_json::nlohmann_json)
   target_compile_definitions(test_dist_train PRIVATE PEFT_MPIEXEC="${MPIEXEC_EXECUTABLE}")
