@@ -1,7 +1,15 @@
 // make_model: writes a randomly initialised Llama model of a chosen shape as
-// a GGUF file, for the speed benchmarks (bench/run.sh). Only speed and memory
-// are measured on these models, so random weights serve as well as trained
-// ones.
+// a GGUF file, for the speed benchmarks (bench/run.sh, bench/frozen_base.sh).
+// Only speed and memory are measured on these models, so random weights serve
+// as well as trained ones.
+//
+// The file is streamed: each tensor is generated, converted to its type and
+// written when the writer reaches it (GgufWriter's fill functions), so memory
+// peaks at about one tensor, whatever the model's size (a 7B model is 27 GB
+// in f32). Values: N(0, 0.02²) (residual outputs scaled by 1/sqrt(2·layers)),
+// norms 1, biases 0, as init_llama_random; drawn per block of rows from a
+// generator seeded by (seed, tensor, block), so blocks are made in parallel
+// and the file is the same for any thread count.
 //
 // The tokenizer comes from another GGUF file (stories260K's 512-token
 // SentencePiece vocabulary): only its `tokenizer.*` keys are copied, and the
@@ -12,8 +20,11 @@
 //
 //   make_model --tokenizer-from stories260K.gguf --out m.gguf
 //              --dim 288 --layers 6 --heads 6 --kv-heads 6 --hidden 768 --vocab 32000 --context 512
-//              [--type f32|bf16|q8_0]   (storage of the weight matrices)
+//              [--type f32|bf16|q8_0|q4_k|q6_k] [--seed N]   (storage of the weight matrices)
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <exception>
 #include <string>
@@ -22,6 +33,7 @@
 
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/rng.h"
 #include "io/gguf.h"
 #include "model/llama.h"
 
@@ -31,7 +43,7 @@ struct Args {
   std::string tokenizer_from, out;
   int64_t dim = 0, layers = 0, heads = 0, kv_heads = 0, hidden = 0, vocab = 0, context = 512;
   uint64_t seed = 1;
-  std::string type = "f32";  // storage of the 2-D weights: f32, bf16 or q8_0
+  std::string type = "f32";  // storage of the 2-D weights: f32, bf16, q8_0, q4_k or q6_k
 };
 
 int64_t parse_int(const std::string& flag, const char* text) {
@@ -94,6 +106,50 @@ void pad_vocabulary(peft::GgufWriter& w, const peft::GgufFile& tok, int64_t voca
   w.set("tokenizer.ggml.token_type", peft::GgufValue::i32_array(types));
 }
 
+// One base tensor as the model declares it.
+struct TensorSpec {
+  std::string name, group;
+  peft::Shape shape;
+};
+
+// Fills `out` (rows × cols values of `dt`, rows whole) with tensor `index`'s
+// values: blocks of rows drawn in parallel, each block from its own
+// generator, then encoded row block by row block (no f32 copy of the whole
+// tensor).
+void fill_tensor(const TensorSpec& t, size_t index, peft::DType dt, double sd, uint64_t seed, uint8_t* out) {
+  const int64_t rows = t.shape.size() == 2 ? t.shape[0] : 1;
+  const int64_t cols = t.shape.back();
+  const int64_t row_bytes = peft::dtype_bytes(dt, cols);
+  const int64_t block = std::max<int64_t>(1, (int64_t{1} << 18) / cols);  // ~1 MiB of f32 per block
+  const int64_t nblocks = (rows + block - 1) / block;
+#pragma omp parallel
+  {
+    std::vector<float> buf(static_cast<size_t>(block * cols));
+#pragma omp for schedule(dynamic)
+    for (int64_t b = 0; b < nblocks; ++b) {
+      const int64_t r0 = b * block, nr = std::min(block, rows - r0), n = nr * cols;
+      if (t.group == "norm") {
+        std::fill(buf.begin(), buf.begin() + n, 1.0f);
+      } else if (t.group == "bias") {
+        std::fill(buf.begin(), buf.begin() + n, 0.0f);
+      } else {
+        // Box-Muller, both values of each pair.
+        peft::Rng rng(seed * 0x9E3779B97F4A7C15ull + (static_cast<uint64_t>(index) << 32) + static_cast<uint64_t>(b));
+        for (int64_t i = 0; i < n; i += 2) {
+          double u1 = rng.uniform_double(), u2 = rng.uniform_double();
+          if (u1 < 1e-300) u1 = 1e-300;
+          const double r = sd * std::sqrt(-2.0 * std::log(u1)), th = 6.283185307179586 * u2;
+          buf[static_cast<size_t>(i)] = static_cast<float>(r * std::cos(th));
+          if (i + 1 < n) buf[static_cast<size_t>(i + 1)] = static_cast<float>(r * std::sin(th));
+        }
+      }
+      uint8_t* dst = out + r0 * row_bytes;
+      if (dt == peft::DType::F32) std::memcpy(dst, buf.data(), sizeof(float) * static_cast<size_t>(n));
+      else peft::from_f32(dt, buf.data(), dst, n);
+    }
+  }
+}
+
 void run(const Args& a) {
   peft::LlamaConfig c;
   c.arch = "llama";
@@ -106,8 +162,15 @@ void run(const Args& a) {
   c.head_dim = a.dim / a.heads;
   c.context_length = a.context;
   c.validate();
-  peft::LlamaModel<float> model(c);
-  peft::init_llama_random(model, a.seed);
+  // The tensor list (names, shapes, groups) from the model itself, built
+  // with uninitialised buffers (never touched, so never resident).
+  std::vector<TensorSpec> specs;
+  int64_t n_params = 0;
+  {
+    peft::LlamaModel<float> shape_only(c, /*zeroed=*/false);
+    for (peft::Param<float>* p : shape_only.base_params()) specs.push_back({p->name, p->group, p->shape});
+    n_params = shape_only.parameter_count();
+  }
 
   auto tok = peft::GgufFile::open(a.tokenizer_from);
   peft::GgufWriter w;
@@ -141,21 +204,19 @@ void run(const Args& a) {
                          : a.type == "q6_k" ? peft::DType::Q6_K
                                             : peft::DType::F32;
   w.set("general.file_type", u32(peft::gguf_file_type_of(dt)));
-  std::vector<std::shared_ptr<std::vector<uint8_t>>> encoded;  // alive until write()
-  for (peft::Param<float>* p : model.base_params()) {
+  const double out_scale = 1.0 / std::sqrt(2.0 * static_cast<double>(c.n_layers));
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const TensorSpec& t = specs[i];
     // Rows that cannot hold whole blocks of the type stay F32.
-    if (dt == peft::DType::F32 || p->shape.size() != 2 || p->shape[1] % peft::dtype_block_size(dt) != 0) {
-      w.add_tensor(p->name, peft::Tensor::view(peft::DType::F32, p->shape, p->data.get(), nullptr));
-      continue;
-    }
-    auto bytes = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(peft::dtype_bytes(dt, p->numel())));
-    peft::from_f32(dt, p->data.get(), bytes->data(), p->numel());
-    encoded.push_back(bytes);
-    w.add_tensor(p->name, peft::Tensor::view(dt, p->shape, bytes->data(), nullptr));
+    const bool matrix = t.shape.size() == 2 && t.shape[1] % peft::dtype_block_size(dt) == 0;
+    const peft::DType tdt = matrix ? dt : peft::DType::F32;
+    const bool residual_out = t.name.find("attn_output") != std::string::npos || t.name.find("ffn_down") != std::string::npos;
+    const double sd = 0.02 * (residual_out ? out_scale : 1.0);
+    const uint64_t seed = a.seed;
+    w.add_tensor(t.name, tdt, t.shape, [t, i, tdt, sd, seed](uint8_t* dst) { fill_tensor(t, i, tdt, sd, seed, dst); });
   }
   w.write(a.out);
-  std::printf("%s: %s, %lld parameters\n", a.out.c_str(), c.describe().c_str(),
-              static_cast<long long>(model.parameter_count()));
+  std::printf("%s: %s, %lld parameters\n", a.out.c_str(), c.describe().c_str(), static_cast<long long>(n_params));
 }
 
 }  // namespace

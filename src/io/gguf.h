@@ -6,6 +6,7 @@
 // and renames it into place.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -128,13 +129,27 @@ class GgufWriter {
   void set(const std::string& key, GgufValue value);
   // Keeps a reference to the tensor's memory until write().
   void add_tensor(const std::string& name, const Tensor& t);
+  // A tensor whose bytes are made only when write() reaches it: `fill`
+  // writes dtype_bytes(dtype, numel) bytes to the buffer it is given. One
+  // buffer (the largest such tensor) is reused, so a file far bigger than
+  // memory is written one tensor at a time (bench/make_model's 7B models).
+  using TensorFill = std::function<void(uint8_t* dst)>;
+  void add_tensor(const std::string& name, DType dtype, Shape shape, TensorFill fill);
   void set_alignment(uint64_t a) { alignment_ = a; }
   // Writes version 3 to `path` + ".tmp" and renames it into place.
   void write(const std::string& path) const;
 
  private:
   std::vector<std::pair<std::string, GgufValue>> kv_;
-  std::vector<std::pair<std::string, Tensor>> tensors_;
+  struct Entry {
+    std::string name;
+    DType dtype;
+    Shape shape;
+    Tensor held;      // add_tensor(name, t): the bytes to write
+    TensorFill fill;  // or a function that makes them
+    int64_t nbytes() const { return dtype_bytes(dtype, shape_numel(shape)); }
+  };
+  std::vector<Entry> tensors_;
   uint64_t alignment_ = 32;
 };
 

@@ -127,10 +127,18 @@ void GgufWriter::set(const std::string& key, GgufValue value) {
 }
 
 void GgufWriter::add_tensor(const std::string& name, const Tensor& t) {
-  for (const auto& nt : tensors_) {
-    if (nt.first == name) fail("gguf", "tensor '" + name + "' added twice");
+  for (const auto& e : tensors_) {
+    if (e.name == name) fail("gguf", "tensor '" + name + "' added twice");
   }
-  tensors_.emplace_back(name, t);
+  tensors_.push_back(Entry{name, t.dtype(), t.shape(), t, nullptr});
+}
+
+void GgufWriter::add_tensor(const std::string& name, DType dtype, Shape shape, TensorFill fill) {
+  for (const auto& e : tensors_) {
+    if (e.name == name) fail("gguf", "tensor '" + name + "' added twice");
+  }
+  if (!fill) fail("gguf", "tensor '" + name + "' has no fill function");
+  tensors_.push_back(Entry{name, dtype, std::move(shape), Tensor(), std::move(fill)});
 }
 
 void GgufWriter::write(const std::string& path) const {
@@ -173,23 +181,22 @@ void GgufWriter::write(const std::string& path) const {
   }
 
   uint64_t offset = 0;
-  for (const auto& [name, t] : tensors_) {
-    if (t.ndim() > 4) {
-      cannot_write(path, "tensor '" + name + "' has " + std::to_string(t.ndim()) + " dimensions (at most 4)");
-    }
-    int64_t block = dtype_block_size(t.dtype());
-    int64_t row = t.ndim() > 0 ? t.dim(-1) : 1;
+  for (const Entry& e : tensors_) {
+    const int ndim = static_cast<int>(e.shape.size());
+    if (ndim > 4) cannot_write(path, "tensor '" + e.name + "' has " + std::to_string(ndim) + " dimensions (at most 4)");
+    int64_t block = dtype_block_size(e.dtype);
+    int64_t row = ndim > 0 ? e.shape.back() : 1;
     if (row % block != 0) {
-      cannot_write(path, "tensor '" + name + "' has rows of " + std::to_string(row) +
-                             " values, not a multiple of the " + dtype_name(t.dtype()) + " block size");
+      cannot_write(path, "tensor '" + e.name + "' has rows of " + std::to_string(row) +
+                             " values, not a multiple of the " + dtype_name(e.dtype) + " block size");
     }
-    if (t.empty() && t.nbytes() > 0) cannot_write(path, "tensor '" + name + "' has no data");
-    o.put_string(name);
-    o.put<uint32_t>(static_cast<uint32_t>(t.ndim()));
-    for (int d = t.ndim() - 1; d >= 0; --d) o.put<uint64_t>(static_cast<uint64_t>(t.dim(d)));
-    o.put<uint32_t>(dtype_to_ggml_type(t.dtype()));
+    if (!e.fill && e.held.empty() && e.nbytes() > 0) cannot_write(path, "tensor '" + e.name + "' has no data");
+    o.put_string(e.name);
+    o.put<uint32_t>(static_cast<uint32_t>(ndim));
+    for (int d = ndim - 1; d >= 0; --d) o.put<uint64_t>(static_cast<uint64_t>(e.shape[d]));
+    o.put<uint32_t>(dtype_to_ggml_type(e.dtype));
     o.put<uint64_t>(offset);
-    uint64_t n = static_cast<uint64_t>(t.nbytes());
+    uint64_t n = static_cast<uint64_t>(e.nbytes());
     offset += n + pad_to(n, alignment);
   }
   o.buf.append(pad_to(o.buf.size(), alignment), '\0');
@@ -203,10 +210,23 @@ void GgufWriter::write(const std::string& path) const {
   };
   bool ok = put_bytes(o.buf.data(), o.buf.size());
   const std::string zeros(alignment < 4096 ? alignment : 4096, '\0');
-  for (const auto& [name, t] : tensors_) {
+  std::vector<uint8_t> made;  // the bytes of one filled tensor at a time
+  for (const Entry& e : tensors_) {
     if (!ok) break;
-    uint64_t n = static_cast<uint64_t>(t.nbytes());
-    ok = put_bytes(t.data(), n);
+    uint64_t n = static_cast<uint64_t>(e.nbytes());
+    const void* bytes = e.held.data();
+    if (e.fill) {
+      made.resize(n);
+      try {
+        e.fill(made.data());
+      } catch (...) {  // no half-written file left behind
+        std::fclose(fp);
+        std::remove(tmp.c_str());
+        throw;
+      }
+      bytes = made.data();
+    }
+    ok = put_bytes(bytes, n);
     for (uint64_t p = pad_to(n, alignment); ok && p > 0;) {
       uint64_t k = std::min<uint64_t>(p, zeros.size());
       ok = put_bytes(zeros.data(), k);

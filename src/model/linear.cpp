@@ -7,13 +7,14 @@
 namespace peft {
 
 template <typename T>
-void Linear<T>::init(const std::string& name, const std::string& module, int64_t in, int64_t out, bool has_bias) {
+void Linear<T>::init(const std::string& name, const std::string& module, int64_t in, int64_t out, bool has_bias,
+                     bool zeroed) {
   info.name = name;
   info.module = module;
   info.in = in;
   info.out = out;
-  weight.allocate(name + ".weight", {out, in}, "base");
-  if (has_bias) bias.allocate(name + ".bias", {out}, "bias");
+  weight.allocate(name + ".weight", {out, in}, "base", zeroed);
+  if (has_bias) bias.allocate(name + ".bias", {out}, "bias", zeroed);
 }
 
 template <typename T>

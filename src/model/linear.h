@@ -21,7 +21,9 @@ class Linear {
   Param<T> bias;    // [out] or empty
   std::unique_ptr<Adapter<T>> adapter;
 
-  void init(const std::string& name, const std::string& module, int64_t in, int64_t out, bool has_bias);
+  // `zeroed` as in Param::allocate.
+  void init(const std::string& name, const std::string& module, int64_t in, int64_t out, bool has_bias,
+            bool zeroed = true);
   int64_t in() const { return info.in; }
   int64_t out() const { return info.out; }
 

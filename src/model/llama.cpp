@@ -91,29 +91,29 @@ struct LlamaModel<T>::Impl : BackScratch<T> {
 };
 
 template <typename T>
-LlamaModel<T>::LlamaModel(const LlamaConfig& c) : cfg(c), impl_(std::make_unique<Impl>()) {
+LlamaModel<T>::LlamaModel(const LlamaConfig& c, bool zeroed) : cfg(c), impl_(std::make_unique<Impl>()) {
   cfg.validate();
-  tok_embd.allocate("token_embd.weight", {cfg.vocab_size, cfg.dim}, "embed");
+  tok_embd.allocate("token_embd.weight", {cfg.vocab_size, cfg.dim}, "embed", zeroed);
   layers.resize(cfg.n_layers);
   for (int64_t i = 0; i < cfg.n_layers; ++i) {
     auto& L = layers[i];
     std::string p = "blk." + std::to_string(i) + ".";
-    L.attn_norm.allocate(p + "attn_norm.weight", {cfg.dim}, "norm");
-    L.ffn_norm.allocate(p + "ffn_norm.weight", {cfg.dim}, "norm");
+    L.attn_norm.allocate(p + "attn_norm.weight", {cfg.dim}, "norm", zeroed);
+    L.ffn_norm.allocate(p + "ffn_norm.weight", {cfg.dim}, "norm", zeroed);
     if (cfg.qk_norm) {
-      L.q_norm.allocate(p + "attn_q_norm.weight", {cfg.head_dim}, "norm");
-      L.k_norm.allocate(p + "attn_k_norm.weight", {cfg.head_dim}, "norm");
+      L.q_norm.allocate(p + "attn_q_norm.weight", {cfg.head_dim}, "norm", zeroed);
+      L.k_norm.allocate(p + "attn_k_norm.weight", {cfg.head_dim}, "norm", zeroed);
     }
-    L.wq.init(p + "attn_q", "q", cfg.dim, cfg.q_dim(), cfg.qkv_bias);
-    L.wk.init(p + "attn_k", "k", cfg.dim, cfg.kv_dim(), cfg.qkv_bias);
-    L.wv.init(p + "attn_v", "v", cfg.dim, cfg.kv_dim(), cfg.qkv_bias);
-    L.wo.init(p + "attn_output", "o", cfg.q_dim(), cfg.dim, false);
-    L.w_gate.init(p + "ffn_gate", "gate", cfg.dim, cfg.hidden_dim, false);
-    L.w_up.init(p + "ffn_up", "up", cfg.dim, cfg.hidden_dim, false);
-    L.w_down.init(p + "ffn_down", "down", cfg.hidden_dim, cfg.dim, false);
+    L.wq.init(p + "attn_q", "q", cfg.dim, cfg.q_dim(), cfg.qkv_bias, zeroed);
+    L.wk.init(p + "attn_k", "k", cfg.dim, cfg.kv_dim(), cfg.qkv_bias, zeroed);
+    L.wv.init(p + "attn_v", "v", cfg.dim, cfg.kv_dim(), cfg.qkv_bias, zeroed);
+    L.wo.init(p + "attn_output", "o", cfg.q_dim(), cfg.dim, false, zeroed);
+    L.w_gate.init(p + "ffn_gate", "gate", cfg.dim, cfg.hidden_dim, false, zeroed);
+    L.w_up.init(p + "ffn_up", "up", cfg.dim, cfg.hidden_dim, false, zeroed);
+    L.w_down.init(p + "ffn_down", "down", cfg.hidden_dim, cfg.dim, false, zeroed);
   }
-  out_norm.allocate("output_norm.weight", {cfg.dim}, "norm");
-  if (!cfg.tied_embeddings) output.allocate("output.weight", {cfg.vocab_size, cfg.dim}, "base");
+  out_norm.allocate("output_norm.weight", {cfg.dim}, "norm", zeroed);
+  if (!cfg.tied_embeddings) output.allocate("output.weight", {cfg.vocab_size, cfg.dim}, "base", zeroed);
 }
 
 template <typename T>

@@ -45,7 +45,10 @@ class LlamaModel {
   Param<T> output;    // [vocab, dim]; empty when tied to tok_embd
   bool grad_checkpoint = false;
 
-  explicit LlamaModel(const LlamaConfig& c);
+  // Every tensor zeroed; `zeroed` false leaves them uninitialised for a
+  // loader that writes or replaces each one (load_llama_gguf), so a 7B model
+  // held as Q4_K never touches its 27 GB of f32 buffers.
+  explicit LlamaModel(const LlamaConfig& c, bool zeroed = true);
   ~LlamaModel();
   LlamaModel(const LlamaModel&) = delete;
   LlamaModel& operator=(const LlamaModel&) = delete;

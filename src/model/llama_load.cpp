@@ -57,7 +57,10 @@ std::unique_ptr<LlamaModel<T>> load_llama_gguf(const GgufFile& f, BaseDType poli
   LlamaConfig cfg = config_from_gguf(f);
   cfg.validate();
   check_gguf_holds_weights(f, llama_weight_count(cfg), cfg.describe());
-  auto m = std::make_unique<LlamaModel<T>>(cfg);
+  // Uninitialised buffers: load_param writes every value of a dense tensor
+  // and drops the buffer of a stored one before touching it, so loading a
+  // quantized base never holds its f32 size.
+  auto m = std::make_unique<LlamaModel<T>>(cfg, /*zeroed=*/false);
   for (Param<T>* p : m->base_params()) load_param(f, *p, policy);
   return m;
 }

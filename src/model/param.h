@@ -40,11 +40,15 @@ struct Param {
   int64_t value_bytes() const { return is_stored() ? stored.nbytes() : numel() * static_cast<int64_t>(sizeof(T)); }
   ops::WeightRef<T> weight() const { return is_stored() ? ops::WeightRef<T>(&stored) : ops::WeightRef<T>(data.get()); }
 
-  void allocate(std::string n, Shape s, std::string g) {
+  // `zeroed` false leaves the values uninitialised, for a loader that
+  // writes every value or replaces the buffer (hold_as): pages never written
+  // take no memory, so a base held in a storage type is never resident at
+  // its f32 size, even for a moment.
+  void allocate(std::string n, Shape s, std::string g, bool zeroed = true) {
     name = std::move(n);
     shape = std::move(s);
     group = std::move(g);
-    data = aligned_alloc_zeroed<T>(numel());
+    data = zeroed ? aligned_alloc_zeroed<T>(numel()) : aligned_alloc_uninit<T>(numel());
   }
   // A matrix that will be filled as `dtype` (the loader's path for frozen
   // bases): drops the dense buffer without ever holding both.
