@@ -27,9 +27,34 @@ bool cpu_has_amx_bf16() {
   const unsigned tiles = (1u << 17) | (1u << 18);
   return (lo & tiles) == tiles;
 }
+
+// CPUID.1:ECX bits 12 (FMA), 27 (OSXSAVE), 28 (AVX), 29 (F16C);
+// CPUID.(EAX=7,ECX=0):EBX bit 5 (AVX2); XCR0 bits 1 and 2 (SSE and YMM
+// state saved by the OS).
+bool cpuid_avx2_fma_f16c() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  const unsigned need1 = (1u << 12) | (1u << 27) | (1u << 28) | (1u << 29);
+  if ((c & need1) != need1) return false;
+  if (__get_cpuid_max(0, nullptr) < 7) return false;
+  __cpuid_count(7, 0, a, b, c, d);
+  if (!(b & (1u << 5))) return false;
+  unsigned lo = 0, hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  return (lo & 6u) == 6u;
+}
 #endif
 
 }  // namespace
+
+bool cpu_has_avx2_fma_f16c() {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool has = cpuid_avx2_fma_f16c();
+  return has;
+#else
+  return false;
+#endif
+}
 
 bool cpu_has_bf16() {
 #if defined(__x86_64__) || defined(__i386__)

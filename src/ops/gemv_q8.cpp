@@ -9,6 +9,7 @@
 #include <limits>
 #include <string>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/kquant_scales.h"
 
@@ -281,11 +282,9 @@ PEFT_Q8_AVX2 float row_q6_k_avx2(const uint8_t* w, const int8_t* q, const float*
   return hsum(acc);
 }
 
-bool detect_avx2() {
-  __builtin_cpu_init();  // see small_gemm.cpp: may run before libgcc's constructor
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-}
-const bool kHasAvx2 = detect_avx2();
+// CPUID through core/cpu_features: clang 14 rejects "f16c" as a
+// __builtin_cpu_supports name.
+const bool kHasAvx2 = cpu_has_avx2_fma_f16c();
 #else
 const bool kHasAvx2 = false;
 #endif  // PEFT_Q8_X86
